@@ -1,0 +1,36 @@
+# Two entry points for a newcomer: `make book` and `make test`. Each sets up .venv itself.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+SHARED ?= ../shared/data
+PIP    := $(BIN)/python -m pip install -q --no-compile --disable-pip-version-check
+# The exact torch pair the book's results were produced with (see environment.yml).
+TORCH  ?= torch==2.14.1 torchvision==0.29.1
+
+.PHONY: book test lint data results clean
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) $(TORCH)
+	$(PIP) -e ".[book,dask,dev]"
+	touch $@
+
+## make test: lint and the fast offline test suite
+test: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest -q
+
+## make data: the paper's datasets as .npz in data/ (from ../shared/data when present, else downloaded on first use)
+data:
+	mkdir -p data
+	@for f in mnist cifar100; do \
+	  if [ ! -e data/$$f.npz ] && [ -e $(SHARED)/$$f.npz ]; then ln -s "$$(cd $(SHARED) && pwd)/$$f.npz" data/$$f.npz; fi; done
+	@if [ ! -e data/cifar10.npz ] && [ -e $(SHARED)/get_cifar10.py ]; then $(BIN)/python $(SHARED)/get_cifar10.py data; fi
+
+## make book: execute the notebooks from the recorded results, then build the HTML book in _build/html
+book: $(BIN)/.installed data
+	$(BIN)/python -m seedinit.book
+
+clean:
+	rm -rf _build

@@ -1,0 +1,118 @@
+"""Command line: ``seedinit run``, ``seedinit filters`` (and ``python -m seedinit``).
+
+Every Config field is a flag (``--theta-mode``, ``--no-grayscale``, ...), so the CLI,
+the notebooks and the records share one set of names.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+from .config import Config, ConfigError
+from .data import DataError
+from .records import RecordError
+
+EXIT_USAGE, EXIT_DATA = 2, 1
+
+
+def _add_config_flags(p: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None:
+    for f in dataclasses.fields(Config):
+        if f.name in skip:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        kw = {"help": f"{f.metadata['help']} (default: {f.default})", "default": argparse.SUPPRESS}
+        if isinstance(f.default, bool):
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, **kw)
+        elif isinstance(f.default, tuple):
+            p.add_argument(flag, type=int, nargs="*", metavar="N", **kw)
+        else:
+            p.add_argument(flag, type=type(f.default), choices=f.metadata["choices"], **kw)
+
+
+def _add_data_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", default="data", help="folder with <dataset>.npz or torchvision's files (default: data)")
+    p.add_argument("--download", action=argparse.BooleanOptionalAction, default=True, help="download through torchvision if missing")
+
+
+def _config(args: argparse.Namespace, **extra: object) -> Config:
+    names = {f.name for f in dataclasses.fields(Config)}
+    values = {k: v for k, v in vars(args).items() if k in names}
+    return Config.from_dict({**values, **extra}, source="command line")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="seedinit", description="Seed-filter initialization of CNNs (Suzuki et al.), reproducible.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="train configurations and write one JSON record per run")
+    _add_config_flags(run, skip=("seed",))
+    run.add_argument("--seeds", type=int, nargs="+", default=[0], metavar="S", help="RNG seeds, one run each (default: 0)")
+    _add_data_flags(run)
+    run.add_argument("--out", default="runs", help="folder for the records (default: runs)")
+    run.add_argument("--force", action="store_true", help="re-run configurations that already have a record")
+
+    flt = sub.add_parser("filters", help="draw the initial C1 and C3 filters (the paper's Fig. 2)")
+    _add_config_flags(flt)
+    _add_data_flags(flt)
+    flt.add_argument("--out", default="filters.png", help="image file to write (default: filters.png)")
+    return p
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .data import load_dataset
+    from .experiment import run
+    from .records import read_record, record_path, write_record
+
+    configs = [_config(args, seed=s) for s in args.seeds]
+    data = None
+    for cfg in configs:
+        path = record_path(args.out, cfg)
+        if path.exists() and not args.force:
+            rec = read_record(path)
+            print(f"{path}: recorded already (Q3/4 {rec['q34']:.4f}); --force re-runs it")
+            continue
+        data = data or load_dataset(cfg.dataset, args.data_dir, grayscale=cfg.grayscale, download=args.download)
+        record = run(cfg, data, progress=sys.stderr.isatty())
+        write_record(path, record)
+        flag = "  DIVERGED" if record["diverged"] else ""
+        print(f"{path}: Q3/4 {record['q34']:.4f}, init {record['seconds']['init']:.2f} s, train {record['seconds']['train']:.1f} s{flag}")
+    return 0
+
+
+def cmd_filters(args: argparse.Namespace) -> int:
+    from .data import load_dataset
+    from .experiment import build_model, split
+    from .plots import plot_filters
+    from .training import resolve_device
+
+    cfg = _config(args)
+    data = load_dataset(cfg.dataset, args.data_dir, grayscale=cfg.grayscale, download=args.download)
+    s = split(cfg, data, resolve_device(cfg.device))
+    model, reports = build_model(cfg, s.x_train, data.num_classes)
+    what = f"seed filters, delta={cfg.delta:g}" if cfg.init == "seed" else "MSRA"
+    fig = plot_filters(model, title=f"{cfg.dataset}, r={cfg.ratio:g}: {what}")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(args.out, dpi=120)
+    for r in reports:
+        print(f"{r.layer}: {r.seeded}/{r.filters} filters seeded from {r.candidates} candidates in {r.seconds:.2f} s")
+    print(f"wrote {args.out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return {"run": cmd_run, "filters": cmd_filters}[args.command](args)
+    except ConfigError as err:
+        print(f"seedinit: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except (DataError, RecordError) as err:
+        print(f"seedinit: error: {err}", file=sys.stderr)
+        return EXIT_DATA
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""Initializers in the habit of ``torch.nn.init``: in place, take a module, return it or a report."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .algorithm import TopK, mix, seed_filters, select_diverse
+
+
+def msra_init_(model: nn.Module, generator: torch.Generator | None = None) -> nn.Module:
+    """He normal init (fan_in, ReLU gain) of every Conv2d and Linear weight; zero biases."""
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            with torch.no_grad():
+                w = torch.empty(m.weight.shape)
+                nn.init.kaiming_normal_(w, mode="fan_in", nonlinearity="relu", generator=generator)
+                m.weight.copy_(w)
+                if m.bias is not None:
+                    m.bias.zero_()
+    return model
+
+
+@dataclass
+class LayerReport:
+    """What seed initialization did to one conv layer."""
+
+    layer: str
+    filters: int  # out_channels
+    candidates: int  # images that gave a candidate
+    seeded: int  # filters set from a seed filter; the rest keep their random init
+    scores: list[float] = field(default_factory=list)  # scores of the kept candidates
+    seconds: float = 0.0
+
+
+class _Stop(Exception):
+    """Raised by a hook to end the forward pass once the layer of interest has run."""
+
+
+def conv_layers(model: nn.Module) -> list[tuple[str, nn.Conv2d]]:
+    """The model's Conv2d layers in registration order (forward order for sequential nets)."""
+    return [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Conv2d)]
+
+
+def _check_conv(name: str, conv: nn.Conv2d) -> None:
+    ok = conv.stride == (1, 1) and conv.dilation == (1, 1) and conv.groups == 1
+    ok = ok and conv.kernel_size[0] == conv.kernel_size[1] and conv.padding_mode == "zeros"
+    if not ok or isinstance(conv.padding, str):
+        raise ValueError(
+            f"seed_init_: layer {name!r} is not supported: Algorithm 1 needs a square kernel, stride 1, "
+            f"dilation 1, groups 1 and numeric zero padding (got {conv})"
+        )
+
+
+@torch.no_grad()
+def _candidates(model: nn.Module, conv: nn.Conv2d, images: Tensor, batch_size: int, pool: int, **algo) -> tuple[TopK, int]:
+    """Stream ``images`` through ``model`` up to ``conv``; keep the best ``pool`` candidates."""
+    s, pad = conv.kernel_size[0], conv.padding[0]
+    best = TopK(pool)
+    captured: dict[str, Tensor] = {}
+
+    def hook(_m: nn.Module, inputs: tuple[Tensor, ...], output: Tensor) -> None:
+        captured["prev"], captured["act"] = inputs[0], F.relu(output)
+        raise _Stop
+
+    handle = conv.register_forward_hook(hook)
+    device = conv.weight.device
+    try:
+        for start in range(0, images.shape[0], batch_size):
+            with contextlib.suppress(_Stop):
+                model(images[start : start + batch_size].to(device, torch.float32).contiguous(memory_format=torch.channels_last))
+            prev = F.pad(captured["prev"], (pad,) * 4) if pad else captured["prev"]
+            best.update(*seed_filters(prev, captured["act"], s, **algo))
+    finally:
+        handle.remove()
+    return best, best.seen
+
+
+def seed_init_(
+    model: nn.Module,
+    images: Tensor,
+    *,
+    delta: float,
+    theta: float,
+    epsilon: float,
+    radius: int,
+    layers: Sequence[str] | None = None,
+    theta_mode: str = "absolute",
+    act_map: str = "max",
+    gate: str = "activation",
+    random: str = "normal",
+    selection: str = "topk",
+    max_cosine: float = 0.9,
+    zero_mean: bool = False,
+    batch_size: int = 1000,
+    generator: torch.Generator | None = None,
+) -> list[LayerReport]:
+    """Initialize the model's conv filters from data with Algorithm 1, in place; one report per layer.
+
+    Layers (all ``nn.Conv2d`` by default, or those named in ``layers``) are done in
+    forward order, so a layer sees the new weights of the layers before it. Each
+    layer's activations come from its current weights (call ``msra_init_`` first).
+    Its ``out_channels`` filters become ``(1-delta) g_r + delta g_x`` from the best
+    candidates over all ``images`` (the model's float input, streamed in batches); if
+    fewer candidates exist, the remaining filters keep their current weights. Biases
+    are zeroed. ``zero_mean`` (our variant) removes each g_x's mean before mixing.
+    """
+    if not 0 <= delta <= 1:
+        raise ValueError(f"seed_init_: delta={delta} must be in [0, 1]")
+    convs = conv_layers(model)
+    if layers is not None:
+        missing = sorted(set(layers) - {n for n, _ in convs})
+        if missing:
+            raise ValueError(f"seed_init_: no Conv2d named {missing}; the model's Conv2d layers are {[n for n, _ in convs]}")
+        convs = [(n, c) for n, c in convs if n in layers]
+    for name, conv in convs:
+        _check_conv(name, conv)
+    algo = dict(theta=theta, epsilon=epsilon, radius=radius, theta_mode=theta_mode, act_map=act_map, gate=gate)
+    was_training = model.training
+    model.eval()
+    reports = []
+    for name, conv in convs:
+        t0 = time.perf_counter()
+        k = conv.out_channels
+        pool = k if selection == "topk" else 16 * k
+        best, seen = _candidates(model, conv, images, batch_size, pool, **algo)
+        g_x, scores = best.filters, best.scores
+        if g_x is not None and selection == "diverse":
+            keep = select_diverse(g_x, scores, k, max_cosine)
+            g_x, scores = g_x[keep], scores[keep]
+        n = 0 if g_x is None else g_x.shape[0]
+        if n:
+            if zero_mean:
+                g_x = g_x - g_x.mean(dim=(1, 2, 3), keepdim=True)
+                g_x = g_x / g_x.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
+            with torch.no_grad():
+                conv.weight[:n] = mix(g_x, delta, random, generator).to(conv.weight.device)
+        if conv.bias is not None:
+            with torch.no_grad():
+                conv.bias.zero_()
+        scores_list = [] if scores is None else scores.tolist()
+        reports.append(LayerReport(name, k, seen, n, scores_list, time.perf_counter() - t0))
+    model.train(was_training)
+    return reports

@@ -1,0 +1,89 @@
+"""Run records: one JSON file per run, written atomically, with provenance."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import __version__
+from .config import Config
+
+
+class RecordError(RuntimeError):
+    """A record file cannot be read; it is named, never skipped or overwritten silently."""
+
+
+def record_path(out: str | os.PathLike, config: Config) -> Path:
+    return Path(out) / f"{config.run_name()}.json"
+
+
+def write_record(path: str | os.PathLike, record: dict[str, Any]) -> Path:
+    """Write ``record`` as JSON atomically (temporary file, then rename): never a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(record, f, indent=1, allow_nan=True)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_record(path: str | os.PathLike) -> dict[str, Any]:
+    """One record; RecordError naming the file if it is not a complete record."""
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise RecordError(f"{path}: not a readable JSON record ({err}); move it away or delete it to re-run that configuration") from None
+    missing = [k for k in ("config", "history", "q34", "provenance") if k not in record] if isinstance(record, dict) else ["all"]
+    if missing:
+        raise RecordError(f"{path}: record lacks {missing}; move it away or delete it to re-run that configuration")
+    return record
+
+
+def load_records(folder: str | os.PathLike) -> list[dict[str, Any]]:
+    """Every ``*.json`` record under ``folder`` (recursively), sorted by file name."""
+    return [read_record(p) for p in sorted(Path(folder).rglob("*.json"))]
+
+
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", *args], capture_output=True, text=True, timeout=10, cwd=Path(__file__).parent)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def provenance(device: torch.device) -> dict[str, Any]:
+    """What is needed to tell why two runs differ: code version, library versions, hardware."""
+    import torchvision
+
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return {
+        "git_commit": _git("rev-parse", "HEAD"),
+        "git_dirty": None if status is None else bool(status),
+        "seedinit": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "numpy": np.__version__,
+        "device": torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else f"cpu ({platform.machine()}, {torch.get_num_threads()} threads)",
+        "platform": platform.platform(),
+    }

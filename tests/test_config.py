@@ -1,0 +1,41 @@
+import pytest
+
+from seedinit import Config, ConfigError
+
+
+def test_defaults_are_valid_and_round_trip_through_dicts():
+    cfg = Config()
+    assert Config.from_dict(cfg.to_dict()) == cfg
+    assert cfg.to_dict()["hidden"] == [120, 84]
+
+
+def test_key_ignores_device_and_seed_settings_of_msra_runs():
+    a = Config(init="msra", delta=0.1)
+    assert a.key() == Config(init="msra", delta=0.9, device="cpu").key()
+    assert Config(init="seed", delta=0.1).key() != Config(init="seed", delta=0.9).key()
+    assert Config(seed=1).run_name().startswith("mnist-r0.1-msra-s1-")
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"delta": -0.1}, "delta=-0.1"),
+        ({"theta": -1}, "theta=-1"),
+        ({"theta": 2.0}, "theta=2.0 is not allowed; theta must be in [0, 1] when theta_mode is relative"),
+        ({"epsilon": float("nan")}, "epsilon=nan"),
+        ({"radius": 1.5}, "radius=1.5 is not allowed; radius must be a whole number >= 0"),
+        ({"ratio": 1.01}, "ratio=1.01"),
+        ({"dataset": "imagenet"}, "dataset='imagenet' is not allowed; dataset must be one of mnist, fashion_mnist"),
+        ({"init": "xavier"}, "init='xavier'"),
+        ({"device": "tpu"}, "device='tpu'"),
+        ({"seed": True}, "seed=True"),
+        ({"epochs": 0}, "epochs=0"),
+        ({"grayscale": "yes"}, "grayscale='yes' is not allowed; grayscale must be true or false"),
+        ({"hidden": [120, 0]}, "hidden=(120, 0)"),
+        ({"detla": 0.5}, "unknown setting(s) detla"),
+    ],
+)
+def test_bad_values_name_the_value_the_rule_and_the_source(values, message):
+    with pytest.raises(ConfigError, match="^grid.yaml: ") as err:
+        Config.from_dict(values, source="grid.yaml")
+    assert message in str(err.value)

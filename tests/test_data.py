@@ -1,0 +1,102 @@
+"""Loaders on tiny fake files in each real format, stratified subsets, luma, and clear errors."""
+
+import numpy as np
+import pytest
+import torch
+from conftest import SHARED, learnable, write_cifar, write_idx, write_npz
+from PIL import Image
+
+from seedinit import DataError, load_dataset, stratified_subset
+from seedinit.data import luma, split_validation
+
+
+def test_npz_is_loaded_as_nchw_uint8(tiny_mnist):
+    d = load_dataset("mnist", tiny_mnist)
+    assert d.x_train.shape == (200, 1, 28, 28) and d.x_train.dtype == torch.uint8
+    assert d.y_test.shape == (100,) and d.y_test.dtype == torch.int64 and d.num_classes == 10
+
+
+def test_mnist_idx_files_through_torchvision_then_cached_as_npz(tmp_path):
+    write_idx(tmp_path)
+    d = load_dataset("mnist", tmp_path, download=False)
+    x, y = learnable(30, (28, 28), 10, 0)
+    assert torch.equal(d.x_train[:, 0], torch.from_numpy(x)) and torch.equal(d.y_train, torch.from_numpy(y))
+    assert (tmp_path / "mnist.npz").exists()
+    again = load_dataset("mnist", tmp_path, download=False)  # now from the cache
+    assert torch.equal(again.x_test, d.x_test)
+
+
+def test_fashion_mnist_idx_files(tmp_path):
+    write_idx(tmp_path, folder="FashionMNIST", n_train=12, n_test=6)
+    assert load_dataset("fashion_mnist", tmp_path, download=False).x_train.shape == (12, 1, 28, 28)
+
+
+@pytest.mark.parametrize("classes", [10, 100])
+def test_cifar_pickles_through_torchvision(tmp_path, monkeypatch, classes):
+    _, batches = write_cifar(tmp_path, monkeypatch, classes=classes)
+    name = "cifar10" if classes == 10 else "cifar100"
+    rgb = load_dataset(name, tmp_path, grayscale=False, download=False)
+    first_x, first_y = next(iter(batches.values()))
+    assert rgb.x_train.shape == ((40 if classes == 10 else 8), 3, 32, 32)
+    assert torch.equal(rgb.x_train[:8], torch.from_numpy(first_x).permute(0, 3, 1, 2))
+    assert torch.equal(rgb.y_train[:8], torch.from_numpy(first_y))
+    gray = load_dataset(name, tmp_path, download=False)
+    assert gray.x_test.shape[1] == 1 and gray.num_classes == classes
+
+
+def test_grayscale_is_bit_exact_with_pil():
+    rgb = np.random.default_rng(0).integers(0, 256, size=(4, 9, 9, 3), dtype=np.uint8)
+    pil = np.stack([np.asarray(Image.fromarray(im).convert("L")) for im in rgb])
+    ours = luma(torch.from_numpy(rgb).permute(0, 3, 1, 2))[:, 0].numpy()
+    assert np.array_equal(ours, pil)
+
+
+def test_stratified_subset_keeps_class_ratios():
+    labels = torch.tensor([0] * 500 + [1] * 300 + [2] * 200)
+    idx = stratified_subset(labels, 0.1, torch.Generator().manual_seed(0))
+    assert torch.bincount(labels[idx]).tolist() == [50, 30, 20]
+    assert len(set(idx.tolist())) == 100
+    other = stratified_subset(labels, 0.1, torch.Generator().manual_seed(1))
+    assert not torch.equal(idx, other)
+    assert torch.bincount(labels[stratified_subset(labels, 0.001)]).tolist() == [1, 1, 1]
+
+
+def test_validation_split_is_disjoint_and_stratified():
+    labels = torch.tensor([0, 1] * 100)
+    train, val = split_validation(torch.arange(200), labels, 0.2, torch.Generator().manual_seed(0))
+    assert len(val) == 40 and torch.bincount(labels[val]).tolist() == [20, 20]
+    assert not set(train.tolist()) & set(val.tolist()) and len(train) == 160
+
+
+def test_missing_data_offline_says_where_to_put_files(tmp_path):
+    with pytest.raises(DataError, match=r"no data in .*mnist\.npz.*make data"):
+        load_dataset("mnist", tmp_path, download=False)
+
+
+def test_unknown_dataset_lists_the_known_ones(tmp_path):
+    with pytest.raises(DataError, match="unknown dataset 'svhn'.*cifar10"):
+        load_dataset("svhn", tmp_path)
+
+
+def test_truncated_npz_names_the_file(tmp_path):
+    path = write_npz(tmp_path)
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(DataError, match=r"mnist\.npz is unreadable or truncated"):
+        load_dataset("mnist", tmp_path)
+
+
+def test_wrong_shapes_and_labels_are_refused(tmp_path):
+    x, y = learnable(10, (28, 28), 10, 0)
+    np.savez(tmp_path / "mnist.npz", x_train=x[:, :20], y_train=y, x_test=x, y_test=y)
+    with pytest.raises(DataError, match=r"x_train is uint8 \(10, 20, 28\)"):
+        load_dataset("mnist", tmp_path)
+    np.savez(tmp_path / "mnist.npz", x_train=x, y_train=y + 5, x_test=x, y_test=y)
+    with pytest.raises(DataError, match=r"labels 5\.\.14; mnist has labels 0\.\.9"):
+        load_dataset("mnist", tmp_path)
+
+
+@pytest.mark.skipif(not (SHARED / "mnist.npz").exists(), reason="needs ../shared/data")
+def test_real_mnist_passes_its_sha256_check():
+    d = load_dataset("mnist", SHARED, download=False)
+    assert d.x_train.shape == (60000, 1, 28, 28)
+    assert torch.bincount(d.y_train)[0].item() == 5923

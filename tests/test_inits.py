@@ -1,0 +1,100 @@
+"""msra_init_ and seed_init_ on LeNet-5 and on other models."""
+
+import pytest
+import torch
+from conftest import learnable
+from torch import nn
+
+from seedinit import LeNet5, msra_init_, seed_init_
+
+ALGO = dict(theta=0.9, epsilon=0.2, radius=1, theta_mode="relative")  # candidates for every fake image
+
+
+def images(n=64, c=1, size=28, seed=0):
+    x, _ = learnable(n, (size, size) if c == 1 else (size, size, c), 10, seed)
+    x = torch.from_numpy(x).float() / 255
+    return x.unsqueeze(1) if c == 1 else x.permute(0, 3, 1, 2).contiguous()
+
+
+def test_msra_is_he_normal_with_zero_bias_and_reproducible():
+    a = msra_init_(LeNet5(), generator=torch.Generator().manual_seed(0))
+    b = msra_init_(LeNet5(), generator=torch.Generator().manual_seed(0))
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    w = msra_init_(nn.Linear(2000, 500), torch.Generator().manual_seed(1)).weight
+    assert abs(w.std().item() - (2 / 2000) ** 0.5) < 2e-4
+    assert a.c1.bias.abs().sum() == 0 and a.out.bias.abs().sum() == 0
+
+
+def test_seed_init_sets_every_filter_from_candidates_and_reports():
+    model = msra_init_(LeNet5(), torch.Generator().manual_seed(0))
+    reports = seed_init_(model, images(), delta=1.0, **ALGO, batch_size=16, generator=torch.Generator().manual_seed(0))
+    assert [r.layer for r in reports] == ["c1", "c3"]
+    for r, conv in zip(reports, (model.c1, model.c3)):
+        assert r.filters == conv.out_channels and r.seeded <= r.candidates
+        assert r.scores == sorted(r.scores, reverse=True) and len(r.scores) == r.seeded
+        assert conv.bias.abs().sum() == 0
+    c1 = reports[0]
+    assert c1.seeded == 20  # 64 images offer enough candidates for 20 filters
+    # delta = 1: the filters are the unit-norm, non-negative seed filters themselves
+    assert torch.allclose(model.c1.weight.flatten(1).norm(dim=1), torch.ones(20))
+    assert (model.c1.weight >= 0).all()
+
+
+def test_fewer_candidates_than_filters_keep_their_random_init():
+    model = msra_init_(LeNet5(), torch.Generator().manual_seed(0))
+    before = model.c1.weight.detach().clone()
+    reports = seed_init_(model, images(n=5), delta=1.0, layers=["c1"], **ALGO)
+    n = reports[0].seeded
+    assert 0 < n <= 5
+    assert torch.equal(model.c1.weight[n:], before[n:])
+    assert not torch.equal(model.c1.weight[:n], before[:n])
+
+
+def test_delta_zero_gives_standard_normal_filters():
+    model = msra_init_(LeNet5(), torch.Generator().manual_seed(0))
+    seed_init_(model, images(n=256), delta=0.0, layers=["c3"], **ALGO, generator=torch.Generator().manual_seed(3))
+    w = model.c3.weight
+    assert abs(w.std().item() - 1.0) < 0.05 and abs(w.mean().item()) < 0.05
+
+
+def test_works_on_any_model_with_conv2d_layers_in_forward_order():
+    def net():
+        torch.manual_seed(0)
+        return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 6, 3), nn.ReLU(), nn.Flatten())
+
+    x = images(n=32, c=3, size=10)
+    both = net()
+    seed_init_(both, x, delta=0.5, **ALGO, generator=torch.Generator().manual_seed(0))
+    one_by_one = net()
+    g = torch.Generator().manual_seed(0)
+    seed_init_(one_by_one, x, delta=0.5, layers=["0"], **ALGO, generator=g)
+    seed_init_(one_by_one, x, delta=0.5, layers=["2"], **ALGO, generator=g)
+    assert all(torch.equal(p, q) for p, q in zip(both.parameters(), one_by_one.parameters()))
+    assert both[0].weight.shape == (4, 3, 3, 3)
+
+
+def test_zero_mean_variant_has_zero_mean_seed_filters():
+    model = msra_init_(LeNet5(), torch.Generator().manual_seed(0))
+    seed_init_(model, images(), delta=1.0, layers=["c1"], zero_mean=True, **ALGO)
+    w = model.c1.weight.flatten(1)
+    assert torch.allclose(w.mean(1), torch.zeros(20), atol=1e-6)
+    assert torch.allclose(w.norm(dim=1), torch.ones(20))
+
+
+def test_diverse_selection_keeps_no_two_filters_closer_than_the_bound():
+    model = msra_init_(LeNet5(), torch.Generator().manual_seed(0))
+    seed_init_(model, images(n=200), delta=1.0, layers=["c1"], selection="diverse", max_cosine=0.8, **ALGO)
+    w = torch.nn.functional.normalize(model.c1.weight.flatten(1), dim=1)
+    cos = (w @ w.T - torch.eye(20)).max()
+    assert cos <= 0.8 + 1e-6
+
+
+def test_bad_arguments_are_named():
+    model = LeNet5()
+    with pytest.raises(ValueError, match="delta=1.5"):
+        seed_init_(model, images(4), delta=1.5, **ALGO)
+    with pytest.raises(ValueError, match="no Conv2d named"):
+        seed_init_(model, images(4), delta=0.5, layers=["c2"], **ALGO)
+    strided = nn.Sequential(nn.Conv2d(1, 2, 3, stride=2))
+    with pytest.raises(ValueError, match="stride 1"):
+        seed_init_(strided, images(4), delta=0.5, **ALGO)

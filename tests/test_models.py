@@ -1,0 +1,24 @@
+import pytest
+import torch
+
+from seedinit import LeNet5
+
+
+@pytest.mark.parametrize(("size", "channels", "flat"), [(28, 1, 450), (32, 1, 800), (32, 3, 800)])
+def test_lenet_shapes(size, channels, flat):
+    model = LeNet5(channels, 100, size)
+    assert model.c1.weight.shape == (20, channels, 7, 7)
+    assert model.c3.weight.shape == (50, 20, 5, 5)
+    assert model.features(torch.zeros(2, channels, size, size)).shape == (2, flat)
+    assert model(torch.zeros(2, channels, size, size)).shape == (2, 100)
+
+
+def test_classifier_width_is_an_option():
+    caffe = LeNet5(hidden=(500,))
+    assert [fc.out_features for fc in caffe.fcs] == [500]
+    assert [fc.out_features for fc in LeNet5().fcs] == [120, 84]
+
+
+def test_too_small_images_are_refused():
+    with pytest.raises(ValueError, match="too small"):
+        LeNet5(image_size=16)
