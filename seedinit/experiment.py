@@ -82,16 +82,25 @@ def run(config: Config, data: Dataset | None = None, data_dir: str = "data", pro
         model, s.x_train, s.y_train, s.x_test, s.y_test, epochs=config.epochs, batch_size=config.batch_size,
         lr=config.lr, generator=generator(config.seed, "order"), x_val=s.x_val, y_val=s.y_val, progress=progress,
     )  # fmt: skip
+    sizes = {"train": len(s.x_train), "val": len(s.x_val), "test": len(s.x_test)}
+    return record_for(config, history, reports, sizes, {"init": t_init, "train": sum(h["seconds"] for h in history)}, device)
+
+
+def record_for(
+    config: Config, history: list[dict], reports: list[LayerReport], sizes: dict, seconds: dict, device: torch.device, ensemble: int = 1
+) -> dict[str, Any]:
+    """The JSON record of one finished run; ``ensemble`` says how many seeds trained together."""
     record = {
         "config": config.to_dict(),
         "history": history,
         "q34": q34(history, config.window, config.epochs),
         "diverged": diverged(history),
-        "sizes": {"train": len(s.x_train), "val": len(s.x_val), "test": len(s.x_test)},
+        "sizes": sizes,
         "init_report": [dataclasses.asdict(r) for r in reports],
-        "seconds": {"init": t_init, "train": sum(h["seconds"] for h in history)},
+        "seconds": seconds,
+        "ensemble": ensemble,
         "provenance": provenance(device),
     }
-    if len(s.x_val):
+    if sizes["val"]:
         record["val_q34"] = q34(history, config.window, config.epochs, key="val_acc")
     return record
