@@ -54,6 +54,27 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default="runs", help="folder for the records (default: runs)")
     run.add_argument("--force", action="store_true", help="re-run configurations that already have a record")
 
+    sw = sub.add_parser("sweep", help="run a grid of configurations (YAML), skipping those already recorded")
+    sw.add_argument("grid", help="grid file: base settings, a grid of lists, seeds")
+    sw.add_argument("--data-dir", default="data", help="folder with <dataset>.npz or torchvision's files (default: data)")
+    sw.add_argument("--out", default="runs", help="folder for the records (default: runs)")
+    sw.add_argument(
+        "--executor",
+        choices=("thread", "process", "dask"),
+        default="thread",
+        help="thread: one process using every core (default, fastest here); process: a local pool; dask: dask.distributed",
+    )
+    sw.add_argument(
+        "--workers", type=int, default=None, help="parallel tasks (default: 1 for thread, 2 for process and a local dask cluster)"
+    )
+    sw.add_argument("--scheduler", default=None, help="dask scheduler address (default: a LocalCluster on this machine)")
+    sw.add_argument(
+        "--ensemble",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="train the seeds of a configuration together (default: on with CUDA, off on the CPU where it measured slower)",
+    )
+
     flt = sub.add_parser("filters", help="draw the initial C1 and C3 filters (the paper's Fig. 2)")
     _add_config_flags(flt)
     _add_data_flags(flt)
@@ -82,6 +103,42 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
+    import torch
+    from tqdm.auto import tqdm
+
+    from .sweep import expand, load_grid, pending, run_sweep
+
+    configs = expand(load_grid(args.grid), source=args.grid)
+    todo = pending(configs, args.out)
+    print(f"{args.grid}: {len(configs)} runs, {len(configs) - len(todo)} recorded already, {len(todo)} to run")
+    if not todo:
+        return 0
+    ensemble = torch.cuda.is_available() if args.ensemble is None else args.ensemble
+    workers = args.workers or (1 if args.executor == "thread" else 2)
+    if workers < 1:
+        raise ConfigError(f"--workers={workers} is not allowed; it must be a whole number >= 1")
+    bar = tqdm(total=len(todo), desc="runs", unit="run")
+    done = lambda paths: bar.update(len(paths))  # noqa: E731
+    if args.executor == "dask":
+        from dask.distributed import Client, LocalCluster
+
+        cluster = None if args.scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)
+        with Client(args.scheduler or cluster) as client:
+            run_sweep(todo, args.out, args.data_dir, client.get_executor(), workers, ensemble, done)
+        if cluster is not None:
+            cluster.close()
+    elif args.executor == "thread":
+        with ThreadPoolExecutor(workers) as pool:
+            run_sweep(todo, args.out, args.data_dir, pool, workers, ensemble, done)
+    else:
+        run_sweep(todo, args.out, args.data_dir, None, workers, ensemble, done)
+    bar.close()
+    return 0
+
+
 def cmd_filters(args: argparse.Namespace) -> int:
     from .data import load_dataset
     from .experiment import build_model, split
@@ -105,7 +162,7 @@ def cmd_filters(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return {"run": cmd_run, "filters": cmd_filters}[args.command](args)
+        return {"run": cmd_run, "sweep": cmd_sweep, "filters": cmd_filters}[args.command](args)
     except ConfigError as err:
         print(f"seedinit: error: {err}", file=sys.stderr)
         return EXIT_USAGE

@@ -1,0 +1,122 @@
+"""Grids: expansion, resume after SIGKILL, and the dask executor on a 2-worker LocalCluster."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from seedinit import Config, ConfigError, load_records
+from seedinit.ensemble import run_ensemble
+from seedinit.experiment import run
+from seedinit.records import RecordError, read_record
+from seedinit.sweep import expand, load_grid, pending, tasks
+
+GRID = """
+base: {dataset: mnist, ratio: 0.5, epochs: %d}
+grid:
+  init: [msra, seed]
+  delta: [0.3, 0.9]
+seeds: [0, 1]
+"""
+
+
+def sweep(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "seedinit", "sweep", *args], capture_output=True, text=True, timeout=600, **kw)
+
+
+def test_expand_takes_the_product_and_drops_duplicate_msra_runs(tmp_path):
+    (tmp_path / "g.yaml").write_text(GRID % 2)
+    configs = expand(load_grid(tmp_path / "g.yaml"))
+    assert len(configs) == 6  # msra x 2 seeds (delta does not matter) + seed x 2 deltas x 2 seeds
+    assert len(tasks(configs)) == 3  # one task per configuration, its seeds together
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("grid: {delta: [0.5, 2]}", "g.yaml: delta=2 is not allowed"),
+        ("grid: {delta: 0.5}", "grid.delta must be a non-empty list"),
+        ("seeds: []", "seeds must be a non-empty list"),
+        ("gird: {}", "a grid file is a mapping with keys base, grid, seeds"),
+        ("grid: [", "cannot read the grid file"),
+    ],
+)
+def test_bad_grid_files_are_named(tmp_path, text, message):
+    (tmp_path / "g.yaml").write_text(text)
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[")):
+        load_grid(tmp_path / "g.yaml")
+
+
+def test_a_corrupt_record_is_reported_not_redone(tmp_path):
+    cfg = Config()
+    (tmp_path / f"{cfg.run_name()}.json").write_text('{"config": {"dataset": "mni')
+    with pytest.raises(RecordError, match="not a readable JSON record"):
+        pending([cfg], tmp_path)
+
+
+def test_kill_mid_sweep_then_resume_loses_only_runs_in_flight(tiny_mnist):
+    (tiny_mnist / "g.yaml").write_text(GRID % 6)
+    out = tiny_mnist / "runs"
+    args = [str(tiny_mnist / "g.yaml"), "--data-dir", str(tiny_mnist), "--out", str(out)]
+    proc = subprocess.Popen([sys.executable, "-m", "seedinit", "sweep", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and len(list(out.glob("*.json"))) < 2:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    finished = {p: p.stat().st_mtime_ns for p in out.glob("*.json")}
+    assert 2 <= len(finished) < 6, "the kill should land mid-sweep"
+    for p in finished:
+        read_record(p)  # complete, parseable records only
+    done = sweep(*args)
+    assert done.returncode == 0, done.stderr
+    assert f"{len(finished)} recorded already, {6 - len(finished)} to run" in done.stdout
+    assert all(p.stat().st_mtime_ns == t for p, t in finished.items())  # not redone
+    assert len(load_records(out)) == 6
+    assert not [p for p in out.iterdir() if p.suffix != ".json"]  # no temporary files left behind
+
+
+def test_dask_local_cluster_with_two_workers(tiny_mnist):
+    pytest.importorskip("dask.distributed")
+    (tiny_mnist / "g.yaml").write_text(GRID % 1)
+    out = tiny_mnist / "runs"
+    done = sweep(str(tiny_mnist / "g.yaml"), "--data-dir", str(tiny_mnist), "--out", str(out), "--executor", "dask", "--workers", "2")
+    assert done.returncode == 0, done.stderr
+    records = load_records(out)
+    assert len(records) == 6 and {r["config"]["seed"] for r in records} == {0, 1}
+
+
+def test_ensemble_matches_separate_runs(tiny_mnist):
+    from seedinit import load_dataset
+
+    data = load_dataset("mnist", tiny_mnist)
+    configs = [Config(ratio=0.5, init="seed", epochs=2, seed=s, val_fraction=0.2, device="cpu") for s in (3, 4)]
+    together = run_ensemble(configs, data)
+    for cfg, rec in zip(configs, together):
+        alone = run(cfg, data)
+        for a, b in zip(rec["history"], alone["history"]):
+            assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-4)
+            assert a["test_acc"] == pytest.approx(b["test_acc"], abs=1e-6)
+            assert a["val_acc"] == pytest.approx(b["val_acc"], abs=1e-6)
+        assert rec["ensemble"] == 2 and rec["sizes"] == alone["sizes"]
+
+
+def test_ensemble_refuses_configs_that_differ_beyond_the_seed(tiny_mnist):
+    from seedinit import load_dataset
+
+    with pytest.raises(ValueError, match="differ only in their"):
+        run_ensemble([Config(seed=0), Config(seed=1, delta=0.2, init="seed")], load_dataset("mnist", tiny_mnist))
+
+
+def test_records_are_json_with_nan_for_diverged_runs(tmp_path):
+    from seedinit import write_record
+
+    path = write_record(tmp_path / "r.json", {"config": {}, "history": [{"train_loss": float("nan")}], "q34": 0.1, "provenance": {}})
+    assert json.loads(path.read_text())["history"][0]["train_loss"] != 0
+    assert os.listdir(tmp_path) == ["r.json"]
+    assert torch.isnan(torch.tensor(read_record(path)["history"][0]["train_loss"]))
