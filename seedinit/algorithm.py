@@ -64,6 +64,43 @@ def best_window(seed: Tensor, kernel_size: int) -> tuple[Tensor, Tensor]:
     return windows, best
 
 
+def explain(
+    prev: Tensor,
+    act: Tensor,
+    kernel_size: int,
+    *,
+    theta: float,
+    epsilon: float,
+    radius: int,
+    theta_mode: str = "absolute",
+    act_map: str = "max",
+    gate: str = "activation",
+) -> dict[str, Tensor]:
+    """Steps 1-6 with every intermediate: ``seed``, ``a``, ``threshold``, ``suppressed``, ``gated``, ``g_x``, ``score``.
+
+    ``prev`` is the layer's input ``(N, C_in, H, W)`` (already padded as the conv pads
+    it) and ``act`` = ReLU(conv(prev)) ``(N, C_out, H-s+1, W-s+1)``. With
+    ``theta_mode="relative"`` the threshold is ``theta`` times each image's peak activation.
+    """
+    s = kernel_size
+    if prev.dim() != 4 or act.dim() != 4 or prev.shape[0] != act.shape[0]:
+        raise ValueError(f"prev and act must be (N, C, H, W) batches of equal N; got {tuple(prev.shape)} and {tuple(act.shape)}")
+    if act.shape[-2:] != (prev.shape[-2] - s + 1, prev.shape[-1] - s + 1):
+        raise ValueError(f"act {tuple(act.shape)} is not the valid {s}x{s} convolution of prev {tuple(prev.shape)}")
+    seed = inhibit(prev, epsilon)
+    a = activation_map(act, act_map)
+    threshold = theta * a.flatten(1).amax(dim=1) if theta_mode == "relative" else torch.full(a.shape[:1], float(theta))
+    suppressed = suppress(a, threshold, radius)
+    weight = (suppressed > 0).to(a.dtype) if gate == "mask" else suppressed
+    gated = seed * align(weight, s).unsqueeze(1)
+    windows, energy = best_window(gated, s)
+    found = energy > 0
+    norm = windows.flatten(1).norm(dim=1).clamp_min(torch.finfo(windows.dtype).tiny)
+    g_x = windows / norm.view(-1, 1, 1, 1) * found.view(-1, 1, 1, 1)
+    score = suppressed.flatten(1).norm(dim=1) * found
+    return dict(seed=seed, a=a, threshold=threshold, suppressed=suppressed, gated=gated, g_x=g_x, score=score)
+
+
 def seed_filters(
     prev: Tensor,
     act: Tensor,
@@ -78,29 +115,12 @@ def seed_filters(
 ) -> tuple[Tensor, Tensor]:
     """Steps 1-6 of Algorithm 1 for a batch: one unit-norm candidate filter per image and its score.
 
-    ``prev`` is the layer's input ``(N, C_in, H, W)`` (already padded as the conv pads
-    it) and ``act`` = ReLU(conv(prev)) ``(N, C_out, H-s+1, W-s+1)``. Returns ``g_x``
-    ``(N, C_in, s, s)`` with unit L2 norm and ``score`` ``(N,)`` = the Frobenius norm of
-    the suppressed activation map; an image whose chosen window is all zero gives no
-    candidate: zero ``g_x`` and zero score. With ``theta_mode="relative"``, the
-    threshold is ``theta`` times each image's peak activation.
+    Returns ``g_x`` ``(N, C_in, s, s)`` with unit L2 norm and ``score`` ``(N,)`` = the
+    Frobenius norm of the suppressed activation map; an image whose chosen window is
+    all zero gives no candidate: zero ``g_x`` and zero score. See ``explain``.
     """
-    s = kernel_size
-    if prev.dim() != 4 or act.dim() != 4 or prev.shape[0] != act.shape[0]:
-        raise ValueError(f"prev and act must be (N, C, H, W) batches of equal N; got {tuple(prev.shape)} and {tuple(act.shape)}")
-    if act.shape[-2:] != (prev.shape[-2] - s + 1, prev.shape[-1] - s + 1):
-        raise ValueError(f"act {tuple(act.shape)} is not the valid {s}x{s} convolution of prev {tuple(prev.shape)}")
-    seed = inhibit(prev, epsilon)
-    a = activation_map(act, act_map)
-    threshold = theta * a.flatten(1).amax(dim=1) if theta_mode == "relative" else theta
-    a = suppress(a, threshold, radius)
-    weight = (a > 0).to(a.dtype) if gate == "mask" else a
-    windows, energy = best_window(seed * align(weight, s).unsqueeze(1), s)
-    found = energy > 0
-    norm = windows.flatten(1).norm(dim=1).clamp_min(torch.finfo(windows.dtype).tiny)
-    g_x = windows / norm.view(-1, 1, 1, 1) * found.view(-1, 1, 1, 1)
-    score = a.flatten(1).norm(dim=1) * found
-    return g_x, score
+    d = explain(prev, act, kernel_size, theta=theta, epsilon=epsilon, radius=radius, theta_mode=theta_mode, act_map=act_map, gate=gate)
+    return d["g_x"], d["score"]
 
 
 class TopK:

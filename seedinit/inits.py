@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -59,27 +58,32 @@ def _check_conv(name: str, conv: nn.Conv2d) -> None:
 
 
 @torch.no_grad()
-def _candidates(model: nn.Module, conv: nn.Conv2d, images: Tensor, batch_size: int, pool: int, **algo) -> tuple[TopK, int]:
-    """Stream ``images`` through ``model`` up to ``conv``; keep the best ``pool`` candidates."""
-    s, pad = conv.kernel_size[0], conv.padding[0]
-    best = TopK(pool)
+def layer_io(model: nn.Module, conv: nn.Conv2d, images: Tensor) -> tuple[Tensor, Tensor]:
+    """The conv layer's input (zero-padded as the layer pads it) and ReLU(output) for a batch of model inputs."""
     captured: dict[str, Tensor] = {}
 
     def hook(_m: nn.Module, inputs: tuple[Tensor, ...], output: Tensor) -> None:
         captured["prev"], captured["act"] = inputs[0], F.relu(output)
-        raise _Stop
+        raise _Stop  # the rest of the network is not needed
 
     handle = conv.register_forward_hook(hook)
-    device = conv.weight.device
     try:
-        for start in range(0, images.shape[0], batch_size):
-            with contextlib.suppress(_Stop):
-                model(images[start : start + batch_size].to(device, torch.float32).contiguous(memory_format=torch.channels_last))
-            prev = F.pad(captured["prev"], (pad,) * 4) if pad else captured["prev"]
-            best.update(*seed_filters(prev, captured["act"], s, **algo))
+        model(images.to(conv.weight.device, torch.float32).contiguous(memory_format=torch.channels_last))
+    except _Stop:
+        pass
     finally:
         handle.remove()
-    return best, best.seen
+    pad = conv.padding[0]
+    return (F.pad(captured["prev"], (pad,) * 4) if pad else captured["prev"]), captured["act"]
+
+
+def _candidates(model: nn.Module, conv: nn.Conv2d, images: Tensor, batch_size: int, pool: int, **algo) -> TopK:
+    """Stream ``images`` through ``model`` up to ``conv``; keep the best ``pool`` candidates."""
+    best = TopK(pool)
+    for start in range(0, images.shape[0], batch_size):
+        prev, act = layer_io(model, conv, images[start : start + batch_size])
+        best.update(*seed_filters(prev, act, conv.kernel_size[0], **algo))
+    return best
 
 
 def seed_init_(
@@ -129,7 +133,7 @@ def seed_init_(
         t0 = time.perf_counter()
         k = conv.out_channels
         pool = k if selection == "topk" else 16 * k
-        best, seen = _candidates(model, conv, images, batch_size, pool, **algo)
+        best = _candidates(model, conv, images, batch_size, pool, **algo)
         g_x, scores = best.filters, best.scores
         if g_x is not None and selection == "diverse":
             keep = select_diverse(g_x, scores, k, max_cosine)
@@ -145,6 +149,6 @@ def seed_init_(
             with torch.no_grad():
                 conv.bias.zero_()
         scores_list = [] if scores is None else scores.tolist()
-        reports.append(LayerReport(name, k, seen, n, scores_list, time.perf_counter() - t0))
+        reports.append(LayerReport(name, k, best.seen, n, scores_list, time.perf_counter() - t0))
     model.train(was_training)
     return reports

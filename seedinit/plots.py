@@ -47,3 +47,58 @@ def plot_filters(model: nn.Module, layers: tuple[str, ...] = ("c1", "c3"), title
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def plot_steps(steps: dict[str, Tensor], prev: Tensor, g_r: Tensor, delta: float, i: int = 0) -> plt.Figure:
+    """Algorithm 1 on image ``i`` of a batch: input, seed, activation map, suppression, gated seed, and the filters."""
+    g_x = steps["g_x"][i]
+    mixed = (1 - delta) * g_r + delta * g_x
+    thr = float(steps["threshold"][i])
+    panels = [
+        ("input (prev)", prev[i].mean(0), "gray"),
+        ("seed = ReLU(prev - eps max)", steps["seed"][i].mean(0), "gray"),
+        ("activation map a", steps["a"][i], "viridis"),
+        (f"a > theta = {thr:.2g} (represented)", (steps["a"][i] > thr).float(), "gray"),
+        ("a after suppression", steps["suppressed"][i], "viridis"),
+        ("seed gated by a", steps["gated"][i].mean(0), "gray"),
+        ("g_x (chosen window)", g_x.mean(0), "RdBu_r"),
+        ("g_r ~ N(0, 1)", g_r.mean(0), "RdBu_r"),
+        (f"(1-delta) g_r + delta g_x, delta={delta:g}", mixed.mean(0), "RdBu_r"),
+    ]
+    fig, axes = plt.subplots(1, len(panels), figsize=(2.2 * len(panels), 2.6))
+    for ax, (title, img, cmap) in zip(axes, panels):
+        img = img.detach().float().cpu()
+        lim = float(img.abs().max()) or 1.0
+        ax.imshow(img, cmap=cmap, **({"vmin": -lim, "vmax": lim} if cmap == "RdBu_r" else {}), interpolation="nearest")
+        ax.set_title(title, fontsize=7)
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def plot_curves(records: list[dict], ax_loss: plt.Axes | None = None, ax_acc: plt.Axes | None = None) -> plt.Figure:
+    """Training loss and test accuracy per epoch, one line per run, coloured by arm."""
+    from .analysis import arm
+
+    if ax_loss is None or ax_acc is None:
+        fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.5))
+    else:
+        fig = ax_loss.figure
+    arms = sorted({arm(r["config"]) + _delta(r["config"]) for r in records})
+    colours = dict(zip(arms, plt.get_cmap("tab10").colors))
+    for r in records:
+        label = arm(r["config"]) + _delta(r["config"])
+        epochs = [h["epoch"] for h in r["history"]]
+        ax_loss.plot(epochs, [h["train_loss"] for h in r["history"]], color=colours[label], alpha=0.6, lw=1)
+        ax_acc.plot(epochs, [h["test_acc"] for h in r["history"]], color=colours[label], alpha=0.6, lw=1)
+    for name, c in colours.items():
+        ax_acc.plot([], [], color=c, label=name)
+    ax_loss.set(xlabel="epoch", ylabel="training loss", yscale="log")
+    ax_acc.set(xlabel="epoch", ylabel="test accuracy")
+    ax_acc.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def _delta(c: dict) -> str:
+    return f" δ={c['delta']:g}" if c["init"] == "seed" else ""

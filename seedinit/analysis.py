@@ -1,0 +1,140 @@
+"""From run records to the paper's Table 2, the choice of delta and the claims of its section 5."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+ALPHA = 0.05
+COLUMNS = ("dataset", "ratio", "init", "delta", "random", "selection", "zero_mean", "gate", "theta", "theta_mode", "epsilon", "radius")
+COLUMNS += ("epochs", "seed")
+
+
+def frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per run: its settings, Q3/4 (test and validation), and whether it diverged."""
+    rows = []
+    for r in records:
+        c = r["config"]
+        rows.append(
+            {k: c[k] for k in COLUMNS}
+            | {"q34": r["q34"], "val_q34": r.get("val_q34", math.nan), "diverged": bool(r.get("diverged", False)), "arm": arm(c)}
+        )
+    df = pd.DataFrame(rows, columns=[*COLUMNS, "q34", "val_q34", "diverged", "arm"])
+    df.loc[df["init"] == "msra", "delta"] = math.nan  # delta does not apply to MSRA
+    return df
+
+
+def arm(c: dict[str, Any]) -> str:
+    """A short label: ``msra``, ``seed`` (the paper's reading) or ``seed[he]``, ``seed[diverse,zero-mean]``..."""
+    if c["init"] == "msra":
+        return "msra"
+    tags = [c["random"]] if c["random"] != "normal" else []
+    tags += [c["selection"]] if c["selection"] != "topk" else []
+    tags += ["zero-mean"] if c["zero_mean"] else []
+    tags += [f"gate={c['gate']}"] if c["gate"] != "activation" else []
+    return "seed" + (f"[{','.join(tags)}]" if tags else "")
+
+
+def choose_delta(df: pd.DataFrame, by: str = "val_q34", arm_name: str = "seed") -> pd.DataFrame:
+    """Per dataset and ratio, the delta of ``arm_name`` with the best mean ``by`` (validation by default)."""
+    runs = df[(df["arm"] == arm_name) & df[by].notna()]
+    if runs.empty:
+        return pd.DataFrame(columns=["dataset", "ratio", "delta", by])
+    means = runs.groupby(["dataset", "ratio", "delta"], as_index=False)[by].mean()
+    return means.loc[means.groupby(["dataset", "ratio"])[by].idxmax()].reset_index(drop=True)
+
+
+def compare(a: pd.DataFrame, b: pd.DataFrame) -> dict[str, float]:
+    """Welch's t-test of Q3/4 (b against a) and a paired t-test over the seeds both have."""
+    from scipy.stats import ttest_rel
+    from statsmodels.stats.weightstats import ttest_ind
+
+    out = {"p_welch": math.nan, "p_paired": math.nan}
+    if len(a) >= 2 and len(b) >= 2 and (a["q34"].std() > 0 or b["q34"].std() > 0):
+        out["p_welch"] = float(ttest_ind(b["q34"], a["q34"], usevar="unequal")[1])
+    pairs = a.set_index("seed")["q34"].to_frame("a").join(b.set_index("seed")["q34"].to_frame("b"), how="inner")
+    if len(pairs) >= 2 and (pairs["b"] - pairs["a"]).std() > 0:
+        out["p_paired"] = float(ttest_rel(pairs["b"], pairs["a"])[1])
+    return out
+
+
+def table2(df: pd.DataFrame, deltas: pd.DataFrame, arm_name: str = "seed") -> pd.DataFrame:
+    """The paper's Table 2: per dataset and ratio, MSRA against ``arm_name`` at the chosen delta."""
+    from statsmodels.stats.multitest import multipletests
+
+    rows = []
+    for _, choice in deltas.iterrows():
+        cell = df[(df["dataset"] == choice["dataset"]) & (df["ratio"] == choice["ratio"])]
+        msra = cell[cell["arm"] == "msra"]
+        seed = cell[(cell["arm"] == arm_name) & np.isclose(cell["delta"], choice["delta"])]
+        if msra.empty or seed.empty:
+            continue
+        rows.append(
+            {
+                "dataset": choice["dataset"], "ratio": choice["ratio"], "delta": choice["delta"],
+                "n_msra": len(msra), "msra_mean": msra["q34"].mean(), "msra_sd": msra["q34"].std(),
+                "n_seed": len(seed), "seed_mean": seed["q34"].mean(), "seed_sd": seed["q34"].std(),
+                "diff": seed["q34"].mean() - msra["q34"].mean(), "diverged": int(seed["diverged"].sum()),
+                **compare(msra, seed),
+            }
+        )  # fmt: skip
+    t = pd.DataFrame(rows)
+    if t.empty:
+        return t
+    t["significant"] = t["p_welch"] < ALPHA
+    ok = t["p_welch"].notna()
+    t["p_holm"] = math.nan
+    if ok.any():
+        t.loc[ok, "p_holm"] = multipletests(t.loc[ok, "p_welch"], method="holm")[1]
+    return t
+
+
+CLAIMS = (
+    ("most", "The proposed method beats MSRA on mean accuracy in most settings."),
+    ("r1", "No significant difference at r = 1 %."),
+    ("cifar100", "No significant difference on CIFAR-100."),
+    ("cifar10", "A clear, significant gain on CIFAR-10."),
+    ("delta03", "MNIST, r = 10 %, delta = 0.3 collapses training: 20.31 % against MSRA's 98.71 %."),
+)
+
+
+def claims(t2: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:
+    """Each claim of the paper's section 5 beside what the records show: reproduced, not reproduced or not run."""
+    rows = []
+    for key, text in CLAIMS:
+        status, evidence = _judge(key, t2, df)
+        rows.append({"claim": text, "this edition": evidence, "verdict": status})
+    return pd.DataFrame(rows)
+
+
+def _judge(key: str, t2: pd.DataFrame, df: pd.DataFrame) -> tuple[str, str]:
+    def cells(mask: pd.Series) -> pd.DataFrame:
+        return t2[mask] if not t2.empty else t2
+
+    if key == "delta03":
+        cell = df[(df["dataset"] == "mnist") & np.isclose(df["ratio"], 0.1)]
+        low, msra = cell[(cell["arm"] == "seed") & np.isclose(cell["delta"], 0.3)], cell[cell["arm"] == "msra"]
+        if low.empty or msra.empty:
+            return "not run", "no MNIST r = 10 % runs at delta = 0.3"
+        m, b = low["q34"].mean(), msra["q34"].mean()
+        return ("reproduced" if m < 0.5 else "not reproduced"), f"{100 * m:.2f} % (n = {len(low)}) against MSRA's {100 * b:.2f} %"
+    if t2.empty:
+        return "not run", "no cell has both arms recorded"
+    if key == "most":
+        wins = int((t2["diff"] > 0).sum())
+        return ("reproduced" if wins > len(t2) / 2 else "not reproduced"), f"higher mean in {wins} of {len(t2)} cells"
+    sub = {
+        "r1": cells(np.isclose(t2["ratio"], 0.01)),
+        "cifar100": cells(t2["dataset"] == "cifar100"),
+        "cifar10": cells(t2["dataset"] == "cifar10"),
+    }[key]
+    if sub.empty:
+        return "not run", "no such cell recorded"
+    sig = int(sub["significant"].sum())
+    if key in ("r1", "cifar100"):
+        return ("reproduced" if sig == 0 else "not reproduced"), f"significant in {sig} of {len(sub)} cells"
+    gains = int((sub["significant"] & (sub["diff"] > 0)).sum())
+    return ("reproduced" if gains == len(sub) else "not reproduced"), f"significant gain in {gains} of {len(sub)} cells"
