@@ -15,10 +15,17 @@ $(BIN)/.installed: pyproject.toml
 	$(PIP) -e ".[book,dask,dev]"
 	touch $@
 
-## make test: lint and the fast offline test suite
-test: $(BIN)/.installed
+# The browser test drives Debian's Chromium; install it when missing (needs root and apt).
+CHROMIUM := /usr/bin/chromium /usr/bin/chromedriver
+$(CHROMIUM):
+	@command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] || { echo "install chromium and chromium-driver for the browser test"; exit 0; }
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+
+## make test: lint, citation metadata and the offline test suite (with a headless-browser check of the book)
+test: $(BIN)/.installed $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/cffconvert --validate
 	$(BIN)/python -m pytest -q
 
 ## make data: the paper's datasets as .npz in data/ (from ../shared/data when present, else downloaded on first use)
