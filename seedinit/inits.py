@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,28 @@ class LayerReport:
     seeded: int  # filters set from a seed filter; the rest keep their random init
     scores: list[float] = field(default_factory=list)  # scores of the kept candidates
     seconds: float = 0.0
+
+
+_CHOICES = {"theta_mode": ("absolute", "relative"), "act_map": ("max", "mean"), "gate": ("activation", "mask"),
+            "random": ("normal", "he"), "selection": ("topk", "diverse")}  # fmt: skip
+_RANGES = {"delta": (0, 1), "theta": (0, math.inf), "epsilon": (0, math.inf), "max_cosine": (-1, 1)}
+
+
+def _check_args(**kw: object) -> None:
+    """The keyword arguments of seed_init_, with the same rules as Config."""
+    for name, allowed in _CHOICES.items():
+        if kw[name] not in allowed:
+            raise ValueError(f"seed_init_: {name}={kw[name]!r} must be one of {', '.join(allowed)}")
+    for name, (lo, hi) in _RANGES.items():
+        v = kw[name]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
+            raise ValueError(f"seed_init_: {name}={v!r} must be a number in [{lo}, {hi}]")
+    for name, lo in (("radius", 0), ("batch_size", 1)):
+        v = kw[name]
+        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+            raise ValueError(f"seed_init_: {name}={v!r} must be a whole number >= {lo}")
+    if kw["theta_mode"] == "relative" and kw["theta"] > 1:
+        raise ValueError(f"seed_init_: theta={kw['theta']!r} must be in [0, 1] when theta_mode is relative")
 
 
 class _Stop(Exception):
@@ -115,8 +138,12 @@ def seed_init_(
     fewer candidates exist, the remaining filters keep their current weights. Biases
     are zeroed. ``zero_mean`` (our variant) removes each g_x's mean before mixing.
     """
-    if not 0 <= delta <= 1:
-        raise ValueError(f"seed_init_: delta={delta} must be in [0, 1]")
+    _check_args(delta=delta, theta=theta, epsilon=epsilon, radius=radius, theta_mode=theta_mode, act_map=act_map, gate=gate,
+                random=random, selection=selection, max_cosine=max_cosine, batch_size=batch_size)  # fmt: skip
+    if not torch.is_tensor(images) or images.dim() != 4:
+        raise ValueError(
+            f"seed_init_: images must be an (N, C, H, W) tensor of model inputs; got {type(images).__name__} {getattr(images, 'shape', '')}"
+        )
     convs = conv_layers(model)
     if layers is not None:
         missing = sorted(set(layers) - {n for n, _ in convs})

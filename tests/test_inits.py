@@ -91,8 +91,14 @@ def test_diverse_selection_keeps_no_two_filters_closer_than_the_bound():
 
 def test_bad_arguments_are_named():
     model = LeNet5()
-    with pytest.raises(ValueError, match="delta=1.5"):
+    with pytest.raises(ValueError, match=r"delta=1.5 must be a number in \[0, 1\]"):
         seed_init_(model, images(4), delta=1.5, **ALGO)
+    with pytest.raises(ValueError, match="radius=1.5 must be a whole number"):
+        seed_init_(model, images(4), delta=0.5, **{**ALGO, "radius": 1.5})
+    with pytest.raises(ValueError, match="gate='soft' must be one of activation, mask"):
+        seed_init_(model, images(4), delta=0.5, gate="soft", **ALGO)
+    with pytest.raises(ValueError, match=r"images must be an \(N, C, H, W\) tensor"):
+        seed_init_(model, images(4)[0], delta=0.5, **ALGO)
     with pytest.raises(ValueError, match="no Conv2d named"):
         seed_init_(model, images(4), delta=0.5, layers=["c2"], **ALGO)
     strided = nn.Sequential(nn.Conv2d(1, 2, 3, stride=2))
