@@ -21,11 +21,10 @@ $(CHROMIUM):
 	@command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] || { echo "install chromium and chromium-driver for the browser test"; exit 0; }
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 
-## make test: lint, citation metadata and the offline test suite (with a headless-browser check of the book)
+## make test: lint and the offline test suite (with a headless-browser check of the book)
 test: $(BIN)/.installed $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/cffconvert --validate
 	$(BIN)/python -m pytest -q
 
 ## make data: the paper's datasets as .npz in data/ (from ../shared/data when present, else downloaded on first use)

@@ -107,7 +107,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
     import torch
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     from .sweep import expand, load_grid, pending, run_sweep
 

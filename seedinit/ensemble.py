@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call, stack_module_state, vmap
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .config import Config
 from .data import Dataset, split_validation, stratified_subset, to_float

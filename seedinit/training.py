@@ -8,7 +8,7 @@ import time
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .config import ConfigError
 

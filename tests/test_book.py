@@ -57,6 +57,34 @@ def test_book_pages_results_and_claims_exist(built):
     assert (built / "_static/mathjax/tex-chtml.js").exists()
 
 
+def test_no_broken_internal_links(built):
+    from html.parser import HTMLParser
+
+    class Links(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.targets = []
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            url = a.get("href") if tag in ("a", "link") else a.get("src") if tag in ("img", "script") else None
+            if url and not url.startswith(("http:", "https:", "mailto:", "#", "data:", "javascript:")):
+                self.targets.append(url.split("#")[0].split("?")[0])
+
+    broken = []
+    for page in (p for p in built.rglob("*.html") if "_static" not in p.parts):  # _static holds theme templates
+        parser = Links()
+        parser.feed(page.read_text())
+        broken += [f"{page.relative_to(built)} -> {t}" for t in parser.targets if t and not (page.parent / t).exists()]
+    assert broken == []
+
+
+def test_citation_cff_is_valid():
+    done = subprocess.run([str(Path(sys.executable).parent / "cffconvert"), "--validate", "-i", str(ROOT / "CITATION.cff")],
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0 and "valid" in done.stdout, done.stdout + done.stderr
+
+
 def test_a_failing_notebook_fails_the_build_and_names_notebook_and_cell(tmp_path):
     root = copy_book(tmp_path)
     done = book(root, {**EDITION, "method": {"datasets": 5}})
