@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 SHARED ?= ../shared/data
-PIP    := $(BIN)/python -m pip install -q --no-compile --disable-pip-version-check
+PIP    := $(BIN)/python -m pip install -q --disable-pip-version-check
 # The exact torch pair the book's results were produced with (see environment.yml).
 TORCH  ?= torch==2.14.1 torchvision==0.29.1
 
