@@ -20,8 +20,11 @@ def inhibit(prev: Tensor, epsilon: float) -> Tensor:
 
 
 def activation_map(act: Tensor, reduce: str = "max") -> Tensor:
-    """Step 2: one map per image, ``(N, C_out, H', W') -> (N, H', W')``, max (or mean) over channels."""
-    return act.amax(dim=1) if reduce == "max" else act.mean(dim=1)
+    """Step 2: one map per image, ``(N, C_out, H', W') -> (N, H', W')``: max (or mean) over channels of ReLU(act).
+
+    ``act`` may be given before or after the ReLU; max(ReLU(x)) = ReLU(max(x)) saves a pass.
+    """
+    return F.relu(act.amax(dim=1)) if reduce == "max" else F.relu(act).mean(dim=1)
 
 
 def suppress(a: Tensor, threshold: Tensor | float, radius: int) -> Tensor:
@@ -79,7 +82,8 @@ def explain(
     """Steps 1-6 with every intermediate: ``seed``, ``a``, ``threshold``, ``suppressed``, ``gated``, ``g_x``, ``score``.
 
     ``prev`` is the layer's input ``(N, C_in, H, W)`` (already padded as the conv pads
-    it) and ``act`` = ReLU(conv(prev)) ``(N, C_out, H-s+1, W-s+1)``. With
+    it) and ``act`` = ReLU(conv(prev)) ``(N, C_out, H-s+1, W-s+1)`` (or conv(prev): the
+    ReLU is applied here). With
     ``theta_mode="relative"`` the threshold is ``theta`` times each image's peak activation.
     """
     s = kernel_size

@@ -82,11 +82,11 @@ def _check_conv(name: str, conv: nn.Conv2d) -> None:
 
 @torch.no_grad()
 def layer_io(model: nn.Module, conv: nn.Conv2d, images: Tensor) -> tuple[Tensor, Tensor]:
-    """The conv layer's input (zero-padded as the layer pads it) and ReLU(output) for a batch of model inputs."""
+    """The conv layer's input (zero-padded as the layer pads it) and its output, before ReLU, for a batch of model inputs."""
     captured: dict[str, Tensor] = {}
 
     def hook(_m: nn.Module, inputs: tuple[Tensor, ...], output: Tensor) -> None:
-        captured["prev"], captured["act"] = inputs[0], F.relu(output)
+        captured["prev"], captured["act"] = inputs[0], output  # ReLU is applied inside activation_map
         raise _Stop  # the rest of the network is not needed
 
     handle = conv.register_forward_hook(hook)
@@ -125,7 +125,7 @@ def seed_init_(
     selection: str = "topk",
     max_cosine: float = 0.9,
     zero_mean: bool = False,
-    batch_size: int = 1000,
+    batch_size: int = 256,
     generator: torch.Generator | None = None,
 ) -> list[LayerReport]:
     """Initialize the model's conv filters from data with Algorithm 1, in place; one report per layer.
