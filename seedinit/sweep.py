@@ -10,6 +10,7 @@ flight. Runs that differ only in their RNG seed form one task, trained as an ens
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
@@ -99,11 +100,12 @@ def run_sweep(
     ensemble: bool = False,
     on_done: Callable[[list[str]], None] | None = None,
 ) -> list[str]:
-    """Run what is pending through ``executor`` (a process pool of ``workers`` by default)."""
+    """Run what is pending through ``executor`` (a spawned process pool of ``workers`` by default)."""
     todo = tasks(pending(configs, out))
     threads = max(1, (os.cpu_count() or 1) // workers)
     own = executor is None
-    executor = executor or ProcessPoolExecutor(workers)
+    # spawn, not fork: a forked child of a process that already ran torch's OpenMP threads can hang
+    executor = executor or ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
     written: list[str] = []
     try:
         futures = [executor.submit(run_task, group, data_dir, out, ensemble, threads) for group in todo]

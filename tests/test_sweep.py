@@ -62,7 +62,7 @@ def test_a_corrupt_record_is_reported_not_redone(tmp_path):
 def test_kill_mid_sweep_then_resume_loses_only_runs_in_flight(tiny_mnist):
     (tiny_mnist / "g.yaml").write_text(GRID % 6)
     out = tiny_mnist / "runs"
-    args = [str(tiny_mnist / "g.yaml"), "--data-dir", str(tiny_mnist), "--out", str(out)]
+    args = [str(tiny_mnist / "g.yaml"), "--data-dir", str(tiny_mnist), "--out", str(out), "--executor", "thread"]
     proc = subprocess.Popen([sys.executable, "-m", "seedinit", "sweep", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
     while time.time() < deadline and len(list(out.glob("*.json"))) < 2:
@@ -79,6 +79,13 @@ def test_kill_mid_sweep_then_resume_loses_only_runs_in_flight(tiny_mnist):
     assert all(p.stat().st_mtime_ns == t for p, t in finished.items())  # not redone
     assert len(load_records(out)) == 6
     assert not [p for p in out.iterdir() if p.suffix != ".json"]  # no temporary files left behind
+
+
+def test_default_process_pool_runs_the_grid(tiny_mnist):
+    (tiny_mnist / "g.yaml").write_text(GRID % 1)
+    done = sweep(str(tiny_mnist / "g.yaml"), "--data-dir", str(tiny_mnist), "--out", str(tiny_mnist / "runs"), "--workers", "2")
+    assert done.returncode == 0, done.stderr
+    assert len(load_records(tiny_mnist / "runs")) == 6
 
 
 def test_dask_local_cluster_with_two_workers(tiny_mnist):
