@@ -9,6 +9,7 @@ flight. Runs that differ only in their RNG seed form one task, trained as an ens
 
 from __future__ import annotations
 
+import functools
 import itertools
 import multiprocessing
 import os
@@ -20,6 +21,7 @@ from typing import Any
 import yaml
 
 from .config import Config, ConfigError
+from .data import Dataset, load_dataset
 from .records import read_record, record_path, write_record
 
 GRID_KEYS = ("base", "grid", "seeds")
@@ -75,17 +77,22 @@ def tasks(configs: list[Config]) -> list[list[Config]]:
     return list(groups.values())
 
 
+@functools.lru_cache(maxsize=2)
+def _dataset(name: str, data_dir: str, grayscale: bool) -> Dataset:
+    """Each worker reads and checks a dataset once, not once per task."""
+    return load_dataset(name, data_dir, grayscale=grayscale)
+
+
 def run_task(configs: list[Config], data_dir: str, out: str, ensemble: bool, threads: int) -> list[str]:
     """Train one group (in a worker) and write each record as soon as it exists."""
     import torch
 
-    from .data import load_dataset
     from .ensemble import run_ensemble
     from .experiment import run
 
     torch.set_num_threads(threads)  # workers split the cores: oversubscription costs ~10x
     cfg = configs[0]
-    data = load_dataset(cfg.dataset, data_dir, grayscale=cfg.grayscale)
+    data = _dataset(cfg.dataset, data_dir, cfg.grayscale)
     if ensemble and len(configs) > 1:
         return [str(write_record(record_path(out, c), r)) for c, r in zip(configs, run_ensemble(configs, data))]
     return [str(write_record(record_path(out, c), run(c, data))) for c in configs]
