@@ -14,6 +14,9 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import torch
+from _record import save
+
 from seedinit import Config
 from seedinit.sweep import run_sweep
 
@@ -33,7 +36,6 @@ def main() -> None:
     p.add_argument("--data-dir", default="data")
     args = p.parse_args()
     cores = os.cpu_count() or 1
-    # distinct deltas, so each run is its own task (no grouping of seeds)
     configs = [Config(ratio=args.ratio, init="seed", delta=0.1 + 0.1 * i, epochs=args.epochs, device="cpu") for i in range(args.runs)]
     with ThreadPoolExecutor(1) as pool:
         t_thread = timed(configs, args.data_dir, executor=pool, workers=1)
@@ -41,6 +43,8 @@ def main() -> None:
     print(f"{args.runs} runs, MNIST r = {args.ratio:g}, {args.epochs} epochs, {cores} cores")
     print(f"one process, {cores} threads:           {t_thread:.1f} s")
     print(f"{cores} processes, 1 thread each:     {t_process:.1f} s")
+    results = {"cores": cores, "thread_s": t_thread, "process_s": t_process, "ratio": t_process / t_thread}
+    save("executor", args, results, torch.device("cpu"))
     print(f"process/thread ratio: {t_process / t_thread:.3f}")
 
 

@@ -12,6 +12,7 @@ import argparse
 import time
 
 import torch
+from _record import save
 
 from seedinit import Config, load_dataset
 from seedinit.data import to_float
@@ -45,6 +46,7 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.n} MNIST images (best of {args.repeats})")
     print(f"seed init of C1 + C3: {t_seed:.2f} s")
     print(f"one training epoch:   {t_epoch:.2f} s")
+    save("init_speed", args, {"init_s": t_seed, "epoch_s": t_epoch, "ratio": t_seed / t_epoch}, torch.device("cpu"))
     print(f"init/epoch ratio: {t_seed / t_epoch:.3f}")
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-NOTEBOOKS = ("method", "experiment", "analysis")
+NOTEBOOKS = ("method", "experiment", "analysis", "performance")
 
 
 class BookError(RuntimeError):

@@ -1,4 +1,4 @@
-"""Command line: ``seedinit run``, ``seedinit filters`` (and ``python -m seedinit``).
+"""Command line: ``seedinit run|sweep|reproduce|filters`` (and ``python -m seedinit``).
 
 Every Config field is a flag (``--theta-mode``, ``--no-grayscale``, ...), so the CLI,
 the notebooks and the records share one set of names.
@@ -10,10 +10,13 @@ import argparse
 import dataclasses
 import os
 import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .config import Config, ConfigError
 from .data import DataError
+from .protocol import DATASETS, RATIOS
 from .records import RecordError
 
 EXIT_USAGE, EXIT_DATA = 2, 1
@@ -44,6 +47,26 @@ def _config(args: argparse.Namespace, **extra: object) -> Config:
     return Config.from_dict({**values, **extra}, source="command line")
 
 
+def _add_sweep_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", default="data", help="folder with <dataset>.npz or torchvision's files (default: data)")
+    p.add_argument("--out", default="runs", help="folder for the records (default: runs)")
+    p.add_argument(
+        "--executor",
+        choices=("process", "thread", "dask"),
+        default="process",
+        help="process: a local pool, each worker with its share of the cores (default; benchmarks/executor.py compares it with "
+        "one process, see the book's performance page); thread: one process using every core; dask: dask.distributed",
+    )
+    p.add_argument("--workers", type=int, default=None, help="parallel tasks (default: 1 for thread, one per core otherwise)")
+    p.add_argument("--scheduler", default=None, help="dask scheduler address (default: a LocalCluster on this machine)")
+    p.add_argument(
+        "--ensemble",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="train runs that share data and training settings together (default: on with CUDA, off on the CPU where it measured slower)",
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="seedinit", description="Seed-filter initialization of CNNs (Suzuki et al.), reproducible.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -57,23 +80,14 @@ def parser() -> argparse.ArgumentParser:
 
     sw = sub.add_parser("sweep", help="run a grid of configurations (YAML), skipping those already recorded")
     sw.add_argument("grid", help="grid file: base settings, a grid of lists, seeds")
-    sw.add_argument("--data-dir", default="data", help="folder with <dataset>.npz or torchvision's files (default: data)")
-    sw.add_argument("--out", default="runs", help="folder for the records (default: runs)")
-    sw.add_argument(
-        "--executor",
-        choices=("process", "thread", "dask"),
-        default="process",
-        help="process: a local pool, each worker with its share of the cores (default; on 2 cores it measured 1.7x faster than "
-        "one process, benchmarks/executor.py); thread: one process using every core; dask: dask.distributed",
-    )
-    sw.add_argument("--workers", type=int, default=None, help="parallel tasks (default: 1 for thread, one per core otherwise)")
-    sw.add_argument("--scheduler", default=None, help="dask scheduler address (default: a LocalCluster on this machine)")
-    sw.add_argument(
-        "--ensemble",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="train the seeds of a configuration together (default: on with CUDA, off on the CPU where it measured slower)",
-    )
+    _add_sweep_flags(sw)
+
+    rep = sub.add_parser("reproduce", help="the paper's experiments: delta chosen on validation, then Table-2 arms (seedinit.protocol)")
+    rep.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS, help="default: all three")
+    rep.add_argument("--ratios", type=float, nargs="+", default=list(RATIOS), help="default: 0.01 0.05 0.1")
+    rep.add_argument("--no-studies", dest="studies", action="store_false", help="skip the interpretation and sensitivity studies")
+    rep.add_argument("--stages", type=int, nargs="+", default=[1, 2], choices=(1, 2), help="1: delta grid and studies; 2: Table-2 arms")
+    _add_sweep_flags(rep)
 
     flt = sub.add_parser("filters", help="draw the initial C1 and C3 filters (the paper's Fig. 2)")
     _add_config_flags(flt)
@@ -103,39 +117,57 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_sweep(args: argparse.Namespace) -> int:
-    from concurrent.futures import ThreadPoolExecutor
-
+def _sweeper(args: argparse.Namespace) -> Callable[[list[Config]], None]:
+    """``run(configs)``: the pending ones through the executor the flags name, with a progress bar."""
     import torch
     from tqdm import tqdm
 
-    from .sweep import expand, load_grid, pending, run_sweep
+    from .sweep import pending, run_sweep
 
-    configs = expand(load_grid(args.grid), source=args.grid)
-    todo = pending(configs, args.out)
-    print(f"{args.grid}: {len(configs)} runs, {len(configs) - len(todo)} recorded already, {len(todo)} to run")
-    if not todo:
-        return 0
     ensemble = torch.cuda.is_available() if args.ensemble is None else args.ensemble
     workers = args.workers or (1 if args.executor == "thread" else os.cpu_count() or 1)
     if workers < 1:
         raise ConfigError(f"--workers={workers} is not allowed; it must be a whole number >= 1")
-    bar = tqdm(total=len(todo), desc="runs", unit="run")
-    done = lambda paths: bar.update(len(paths))  # noqa: E731
-    if args.executor == "dask":
-        from dask.distributed import Client, LocalCluster
 
-        cluster = None if args.scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)
-        with Client(args.scheduler or cluster) as client:
-            run_sweep(todo, args.out, args.data_dir, client.get_executor(), workers, ensemble, done)
-        if cluster is not None:
-            cluster.close()
-    elif args.executor == "thread":
-        with ThreadPoolExecutor(workers) as pool:
-            run_sweep(todo, args.out, args.data_dir, pool, workers, ensemble, done)
-    else:
-        run_sweep(todo, args.out, args.data_dir, None, workers, ensemble, done)
-    bar.close()
+    def sweep(configs: list[Config]) -> None:
+        todo = pending(configs, args.out)
+        print(f"{len(configs)} runs, {len(configs) - len(todo)} recorded already, {len(todo)} to run", flush=True)
+        if not todo:
+            return
+        with tqdm(total=len(todo), desc="runs", unit="run") as bar:
+            done = lambda paths: bar.update(len(paths))  # noqa: E731
+            if args.executor == "dask":
+                from dask.distributed import Client, LocalCluster
+
+                cluster = None if args.scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)
+                with Client(args.scheduler or cluster) as client:
+                    run_sweep(todo, args.out, args.data_dir, client.get_executor(), workers, ensemble, done)
+                if cluster is not None:
+                    cluster.close()
+            elif args.executor == "thread":
+                with ThreadPoolExecutor(workers) as pool:
+                    run_sweep(todo, args.out, args.data_dir, pool, workers, ensemble, done)
+            else:
+                run_sweep(todo, args.out, args.data_dir, None, workers, ensemble, done)
+
+    return sweep
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .sweep import expand, load_grid
+
+    print(f"{args.grid}: ", end="")
+    _sweeper(args)(expand(load_grid(args.grid), source=args.grid))
+    return 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from .protocol import reproduce
+
+    bad = [r for r in args.ratios if r not in RATIOS]
+    if bad:
+        raise ConfigError(f"--ratios {bad[0]:g} is not allowed; the protocol's ratios are {', '.join(map(str, RATIOS))}")
+    reproduce(args.datasets, args.ratios, args.out, _sweeper(args), studies=args.studies, stages=args.stages)
     return 0
 
 
@@ -162,7 +194,7 @@ def cmd_filters(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return {"run": cmd_run, "sweep": cmd_sweep, "filters": cmd_filters}[args.command](args)
+        return {"run": cmd_run, "sweep": cmd_sweep, "reproduce": cmd_reproduce, "filters": cmd_filters}[args.command](args)
     except ConfigError as err:
         print(f"seedinit: error: {err}", file=sys.stderr)
         return EXIT_USAGE

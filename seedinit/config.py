@@ -90,6 +90,10 @@ class Config:
                 d.pop(name)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]
 
+    def training(self) -> Config:
+        """The settings that shape training, with the initialization ones reset: runs that share it can train as one ensemble."""
+        return self.replace(**{name: DEFAULTS[name] for name in INIT_FIELDS})
+
     def run_name(self) -> str:
         """A readable, unique file stem for this run's record."""
         d = f"-d{self.delta:g}" if self.init == "seed" else ""
@@ -97,6 +101,8 @@ class Config:
 
 
 SEED_ONLY = ("delta", "theta", "theta_mode", "epsilon", "radius", "random", "selection", "act_map", "gate", "zero_mean")
+INIT_FIELDS = ("init", "seed", *SEED_ONLY)  # what may differ between the members of one ensemble
+DEFAULTS = {f.name: f.default for f in dataclasses.fields(Config)}
 
 
 def _fail(source: str, name: str, value: Any, allowed: str) -> None:

@@ -3,7 +3,9 @@
 ``load_dataset`` looks in ``root`` for ``<name>.npz`` (keys ``x_train, y_train, x_test,
 y_test``), then for torchvision's own files, then downloads through torchvision; what
 it reads from torchvision it caches as ``<name>.npz``. Arrays of the official sizes
-are checked against known SHA-256 digests.
+are checked against known SHA-256 digests. A colour dataset's ``.npz`` may also hold
+its images already as luma ``(N, H, W)`` (a third of the size, e.g. to ship it to a
+remote GPU); those are checked against the digests of the luma arrays.
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ SPECS = {
 }
 assert tuple(SPECS) == DATASETS
 
-# SHA-256 of each array's bytes, as torchvision yields them (../shared/data/README.md).
+# SHA-256 of each array's bytes, as torchvision yields them (../shared/data/README.md);
+# ``*_luma``: of the (N, H, W) luma images computed from those by ``luma``.
 SHA256 = {
     "mnist": {
         "x_train": "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757",
@@ -57,12 +60,16 @@ SHA256 = {
         "y_train": "f5cfe00b0f00968c0cc5ff3b1d2de51b10e33efa277c2986f4e0fa63e58c9f4f",
         "x_test": "f9b1e2130bab680db56eb06d886f7f1ad0f1183907ceff4659d1735c890f5b04",
         "y_test": "cbb7365de8ed11f05cc4c3a1e7f78144127c5e851efd83762fb18202461230bb",
+        "x_train_luma": "f346c5f19e1cde45025299d0b5224a35d90eebcae6b08126508785ecb7953bcb",
+        "x_test_luma": "da6570c8fc30598084b7026f0db9189359f487774fe45dee03ff80287878c887",
     },
     "cifar100": {
         "x_train": "4e457917601a66aed021f5fa37957b56c6319557c0a8ed5484de3c390af45430",
         "y_train": "8bf4935e7c77a3096270043c6f3b221b6ecb9c63d1a08608e9af66cff17e977a",
         "x_test": "4cb8e5d9309da489bf6b19cc10cd96c3ae6f8daf225380b605aaee4c0d6aee19",
         "y_test": "80031c23f8300724c6fbc588e4bccbe41c6392041782148727bb497b0132c4ad",
+        "x_train_luma": "099a18c34c4296a8e4a822081505b45f5e5bfccbe7a0c986ef06f79a2b34ea26",
+        "x_test_luma": "9496da7f00c8ec82c704ca277f62bb6403fdf1d7579750b56bf0fd6919245509",
     },
 }
 KEYS = ("x_train", "y_train", "x_test", "y_test")
@@ -93,6 +100,11 @@ def load_dataset(name: str, root: str | os.PathLike = "data", *, grayscale: bool
     _check(name, arrays, cache)
     if not cache.exists():
         _write_npz(cache, arrays)
+    if not grayscale and arrays["x_train"].ndim == 3 and len(SPECS[name].image) == 3:
+        raise DataError(
+            f"{cache} holds {name} as grayscale (luma) images; grayscale=False needs the colour images. "
+            f"Fix: replace it by the colour {name}.npz, or delete it to rebuild it from torchvision's files or a download"
+        )
     x_train, x_test = (_to_nchw(arrays[k], grayscale) for k in ("x_train", "x_test"))
     y_train, y_test = (torch.from_numpy(arrays[k].astype(np.int64)) for k in ("y_train", "y_test"))
     return Dataset(name, x_train, y_train, x_test, y_test, SPECS[name].classes)
@@ -163,12 +175,12 @@ def _check(name: str, arrays: dict[str, np.ndarray], source: Path) -> None:
     """Shapes, labels and (for official sizes) SHA-256 digests; DataError naming the file otherwise."""
     spec = SPECS[name]
     fix = f"delete {source} (or torchvision's files) and load again"
+    shapes = {spec.image, spec.image[:2]}  # a colour dataset may be stored as luma
     for split, size in zip(("train", "test"), spec.sizes):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
-        if x.dtype != np.uint8 or x.shape[1:] != spec.image:
-            raise DataError(
-                f"{source}: x_{split} is {x.dtype} {x.shape}; {name} needs uint8 (N, {', '.join(map(str, spec.image))}). Fix: {fix}"
-            )
+        if x.dtype != np.uint8 or x.shape[1:] not in shapes:
+            allowed = " or ".join(f"(N, {', '.join(map(str, s))})" for s in sorted(shapes, key=len, reverse=True))
+            raise DataError(f"{source}: x_{split} is {x.dtype} {x.shape}; {name} needs uint8 {allowed}. Fix: {fix}")
         if y.ndim != 1 or len(y) != len(x):
             raise DataError(f"{source}: y_{split} has shape {y.shape} for {len(x)} images; it must be ({len(x)},). Fix: {fix}")
         if len(y) and (y.min() < 0 or y.max() >= spec.classes):
@@ -176,7 +188,8 @@ def _check(name: str, arrays: dict[str, np.ndarray], source: Path) -> None:
                 f"{source}: y_{split} holds labels {int(y.min())}..{int(y.max())}; {name} has labels 0..{spec.classes - 1}. Fix: {fix}"
             )
         if len(x) == size and name in SHA256:
-            for key, arr in ((f"x_{split}", x), (f"y_{split}", y.astype(np.int64))):
+            luma_stored = x.ndim == 3 and len(spec.image) == 3
+            for key, arr in ((f"x_{split}" + "_luma" * luma_stored, x), (f"y_{split}", y.astype(np.int64))):
                 if sha256(arr) != SHA256[name][key]:
                     raise DataError(f"{source}: {key} has the official size but not the official content (SHA-256 mismatch). Fix: {fix}")
 

@@ -1,9 +1,11 @@
-"""Train K seeds of one configuration at once: stacked parameters, ``torch.func.vmap``, one Adam.
+"""Train K runs at once: stacked parameters, ``torch.func.vmap``, one Adam.
 
-Each seed keeps its own subset, initialization, data order and optimizer state (Adam
-is elementwise, so one optimizer over stacked parameters is K independent ones); the
-per-seed histories match separate ``experiment.run`` calls up to floating-point error.
-On a small CPU this turns K small, overhead-bound trainings into one larger one.
+The K configurations share their data and training settings (``Config.training``) and
+may differ in RNG seed and initialization (MSRA, seed filters at several deltas, ...).
+Each keeps its own subset, initialization, data order and optimizer state (Adam is
+elementwise, so one optimizer over stacked parameters is K independent ones); the
+per-run histories match separate ``experiment.run`` calls up to floating-point error.
+On a GPU this turns K small, launch-bound trainings into one larger one.
 """
 
 from __future__ import annotations
@@ -22,13 +24,17 @@ from tqdm import tqdm
 from .config import Config
 from .data import Dataset, split_validation, stratified_subset, to_float
 from .experiment import build_model, generator, record_for
+from .stats import evaluated
 from .training import resolve_device
 
 
-def _same_but_seed(configs: list[Config]) -> None:
-    base = configs[0].replace(seed=0)
-    if any(c.replace(seed=0) != base for c in configs) or len({c.seed for c in configs}) != len(configs):
-        raise ValueError("an ensemble needs configurations that differ only in their (distinct) RNG seeds")
+def _check_members(configs: list[Config]) -> None:
+    base = configs[0].training()
+    odd = [c.run_name() for c in configs if c.training() != base]
+    if odd:
+        raise ValueError(f"an ensemble needs runs with the same data and training settings; {', '.join(odd)} differ from the first")
+    if len({(c.key(), c.seed) for c in configs}) != len(configs):
+        raise ValueError("an ensemble needs distinct configurations; the same run appears twice")
 
 
 class Stacked:
@@ -48,9 +54,10 @@ class Stacked:
         return (self.shared_x if shared else self.own_x)(self.params, self.buffers, x)
 
     @torch.no_grad()
-    def accuracy(self, x: Tensor, y: Tensor, shared: bool, batch_size: int = 2048) -> Tensor:
-        """Per-model accuracy ``(K,)``; ``x`` is shared ``(N, ...)`` or per model ``(K, N, ...)``."""
+    def accuracy(self, x: Tensor, y: Tensor, shared: bool, images: int = 16384) -> Tensor:
+        """Per-model accuracy ``(K,)``; ``x`` is shared ``(N, ...)`` or per model ``(K, N, ...)``; ``images`` bounds K x batch."""
         n = x.shape[0] if shared else x.shape[1]
+        batch_size = max(1, images // len(next(iter(self.params.values()))))
         correct = 0
         for i in range(0, n, batch_size):
             xb, yb = (x[i : i + batch_size], y[i : i + batch_size]) if shared else (x[:, i : i + batch_size], y[:, i : i + batch_size])
@@ -59,8 +66,8 @@ class Stacked:
 
 
 def run_ensemble(configs: list[Config], data: Dataset, progress: bool = False) -> list[dict[str, Any]]:
-    """Train configurations that differ only in ``seed`` together; one record per seed, as ``run`` gives."""
-    _same_but_seed(configs)
+    """Train configurations that share ``Config.training()`` together; one record each, as ``run`` gives."""
+    _check_members(configs)
     cfg = configs[0]
     device = resolve_device(cfg.device)
     pool_x, pool_y = to_float(data.x_train.to(device)), data.y_train.to(device)
@@ -90,7 +97,7 @@ def _train(net: Stacked, configs: list[Config], pool_x, pool_y, train_idx, val_i
     gens = [generator(c.seed, "order") for c in configs]
     histories: list[list[dict]] = [[] for _ in configs]
     live = torch.ones(k, dtype=torch.bool)
-    for epoch in tqdm(range(1, cfg.epochs + 1), desc=f"{k} seeds", disable=not progress, leave=False):
+    for epoch in tqdm(range(1, cfg.epochs + 1), desc=f"{k} runs", disable=not progress, leave=False):
         t0 = time.perf_counter()
         orders = torch.stack([train_idx[j][torch.randperm(n, generator=g).to(train_idx.device)] for j, g in enumerate(gens)])
         total = torch.zeros(k, device=pool_x.device)
@@ -102,13 +109,18 @@ def _train(net: Stacked, configs: list[Config], pool_x, pool_y, train_idx, val_i
             losses.sum().backward()  # seed k's gradient is that of its own loss alone
             opt.step()
             total += losses.detach() * idx.shape[1]
-        acc = net.accuracy(x_test, y_test, shared=True).tolist()
-        val = net.accuracy(pool_x[val_idx], pool_y[val_idx], shared=False).tolist() if val_idx.shape[1] else None
+        losses_now = (total / n).tolist()
+        acc = val = None
+        if evaluated(epoch, cfg.epochs, cfg.window) or not all(map(math.isfinite, losses_now)):
+            acc = net.accuracy(x_test, y_test, shared=True).tolist()
+            val = net.accuracy(pool_x[val_idx], pool_y[val_idx], shared=False).tolist() if val_idx.shape[1] else None
         seconds = (time.perf_counter() - t0) / k
-        for j, loss in enumerate((total / n).tolist()):
+        for j, loss in enumerate(losses_now):
             if not live[j]:
                 continue
-            entry = {"epoch": epoch, "train_loss": loss, "test_acc": acc[j]}
+            entry = {"epoch": epoch, "train_loss": loss}
+            if acc is not None:
+                entry["test_acc"] = acc[j]
             if val is not None:
                 entry["val_acc"] = val[j]
             entry["seconds"] = seconds

@@ -80,7 +80,8 @@ def run(config: Config, data: Dataset | None = None, data_dir: str = "data", pro
     t_init = time.perf_counter() - t0
     history = train(
         model, s.x_train, s.y_train, s.x_test, s.y_test, epochs=config.epochs, batch_size=config.batch_size,
-        lr=config.lr, generator=generator(config.seed, "order"), x_val=s.x_val, y_val=s.y_val, progress=progress,
+        lr=config.lr, generator=generator(config.seed, "order"), x_val=s.x_val, y_val=s.y_val, window=config.window,
+        progress=progress,
     )  # fmt: skip
     sizes = {"train": len(s.x_train), "val": len(s.x_val), "test": len(s.x_test)}
     return record_for(config, history, reports, sizes, {"init": t_init, "train": sum(h["seconds"] for h in history)}, device)

@@ -77,7 +77,7 @@ def plot_steps(steps: dict[str, Tensor], prev: Tensor, g_r: Tensor, delta: float
 
 
 def plot_curves(records: list[dict], ax_loss: plt.Axes | None = None, ax_acc: plt.Axes | None = None) -> plt.Figure:
-    """Training loss and test accuracy per epoch, one line per run, coloured by arm."""
+    """Training loss per epoch and test accuracy where measured, one line per run, coloured by arm."""
     from .analysis import arm
 
     if ax_loss is None or ax_acc is None:
@@ -90,7 +90,8 @@ def plot_curves(records: list[dict], ax_loss: plt.Axes | None = None, ax_acc: pl
         label = arm(r["config"]) + _delta(r["config"])
         epochs = [h["epoch"] for h in r["history"]]
         ax_loss.plot(epochs, [h["train_loss"] for h in r["history"]], color=colours[label], alpha=0.6, lw=1)
-        ax_acc.plot(epochs, [h["test_acc"] for h in r["history"]], color=colours[label], alpha=0.6, lw=1)
+        scored = [h for h in r["history"] if "test_acc" in h]  # test accuracy is measured on some epochs only
+        ax_acc.plot([h["epoch"] for h in scored], [h["test_acc"] for h in scored], color=colours[label], alpha=0.6, lw=1)
     for name, c in colours.items():
         ax_acc.plot([], [], color=c, label=name)
     ax_loss.set(xlabel="epoch", ylabel="training loss", yscale="log")

@@ -74,8 +74,11 @@ def provenance(device: torch.device) -> dict[str, Any]:
     import torchvision
 
     status = _git("status", "--porcelain", "--untracked-files=no")
+    commit = _git("rev-parse", "HEAD")
+    if os.environ.get("SEEDINIT_GIT_COMMIT"):  # a copy of the code whose .git is missing or stale (a remote worker)
+        commit, status = os.environ["SEEDINIT_GIT_COMMIT"], os.environ.get("SEEDINIT_GIT_STATUS")
     return {
-        "git_commit": _git("rev-parse", "HEAD"),
+        "git_commit": commit,
         "git_dirty": None if status is None else bool(status),
         "seedinit": __version__,
         "python": platform.python_version(),

@@ -3,8 +3,8 @@
 A grid file (YAML) holds ``base`` settings, a ``grid`` of lists whose product is taken,
 and ``seeds``. Runs that already have a record are skipped; each finished run's record
 is written at once (atomically), so a sweep killed at any point loses only the runs in
-flight. Runs that differ only in their RNG seed form one task, trained as an ensemble
-(``torch.func``) or one after the other.
+flight. With ``ensemble``, runs that share their data and training settings form one
+task, trained together (``torch.func``); otherwise each run is a task of its own.
 """
 
 from __future__ import annotations
@@ -69,11 +69,13 @@ def pending(configs: Iterable[Config], out: str | os.PathLike) -> list[Config]:
     return todo
 
 
-def tasks(configs: list[Config]) -> list[list[Config]]:
-    """Group configurations that differ only in their seed."""
+def tasks(configs: list[Config], ensemble: bool = False) -> list[list[Config]]:
+    """One task per run, or with ``ensemble`` one per set of runs sharing ``Config.training()``."""
+    if not ensemble:
+        return [[cfg] for cfg in configs]
     groups: dict[Config, list[Config]] = {}
     for cfg in configs:
-        groups.setdefault(cfg.replace(seed=0), []).append(cfg)
+        groups.setdefault(cfg.training(), []).append(cfg)
     return list(groups.values())
 
 
@@ -93,9 +95,13 @@ def run_task(configs: list[Config], data_dir: str, out: str, ensemble: bool, thr
     torch.set_num_threads(threads)  # workers split the cores: oversubscription costs ~10x
     cfg = configs[0]
     data = _dataset(cfg.dataset, data_dir, cfg.grayscale)
-    if ensemble and len(configs) > 1:
-        return [str(write_record(record_path(out, c), r)) for c, r in zip(configs, run_ensemble(configs, data))]
-    return [str(write_record(record_path(out, c), run(c, data))) for c in configs]
+    try:
+        if ensemble and len(configs) > 1:
+            return [str(write_record(record_path(out, c), r)) for c, r in zip(configs, run_ensemble(configs, data))]
+        return [str(write_record(record_path(out, c), run(c, data))) for c in configs]
+    finally:
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()  # workers share one GPU: hand back what this task cached
 
 
 def run_sweep(
@@ -108,7 +114,7 @@ def run_sweep(
     on_done: Callable[[list[str]], None] | None = None,
 ) -> list[str]:
     """Run what is pending through ``executor`` (a spawned process pool of ``workers`` by default)."""
-    todo = tasks(pending(configs, out))
+    todo = tasks(pending(configs, out), ensemble)
     threads = max(1, (os.cpu_count() or 1) // workers)
     own = executor is None
     # spawn, not fork: a forked child of a process that already ran torch's OpenMP threads can hang

@@ -11,6 +11,7 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from .config import ConfigError
+from .stats import evaluated
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -45,9 +46,11 @@ def train(
     generator: torch.Generator | None = None,
     x_val: Tensor | None = None,
     y_val: Tensor | None = None,
+    window: float = 0.5,
     progress: bool = False,
 ) -> list[dict]:
-    """Train with Adam; return one entry per epoch: ``epoch, train_loss, test_acc`` (and ``val_acc``).
+    """Train with Adam; return one entry per epoch: ``epoch, train_loss``, and ``test_acc`` (and ``val_acc``)
+    on the epochs that ``stats.evaluated`` names (every epoch of the Q3/4 ``window``, a few before it).
 
     Tensors must already be on the model's device. The shuffling uses ``generator``
     (on the CPU), so a fixed seed gives the same history on the same machine. A
@@ -68,12 +71,14 @@ def train(
             loss.backward()
             opt.step()
             total += loss.detach() * len(idx)
-        entry = {"epoch": epoch, "train_loss": float(total) / len(order), "test_acc": accuracy(model, x_test, y_test)}
-        if x_val is not None and len(x_val):
-            entry["val_acc"] = accuracy(model, x_val, y_val)
+        entry = {"epoch": epoch, "train_loss": float(total) / len(order)}
+        if evaluated(epoch, epochs, window) or not math.isfinite(entry["train_loss"]):
+            entry["test_acc"] = accuracy(model, x_test, y_test)
+            if x_val is not None and len(x_val):
+                entry["val_acc"] = accuracy(model, x_val, y_val)
         entry["seconds"] = time.perf_counter() - t0
         history.append(entry)
-        bar.set_postfix(loss=f"{entry['train_loss']:.4f}", acc=f"{entry['test_acc']:.4f}")
+        bar.set_postfix(loss=f"{entry['train_loss']:.4f}", acc=f"{entry.get('test_acc', math.nan):.4f}")
         if not math.isfinite(entry["train_loss"]):
             break
     return history

@@ -17,9 +17,10 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 EDITION = {
     "method": {"datasets": ["mnist"], "data_dir": "data", "ratio": 1.0},
-    "experiment": {"datasets": ["mnist"], "ratios": [0.5], "inits": ["msra", "seed"], "deltas": [0.3, 0.9], "seeds": [0, 1],
-                   "epochs": 2, "extra": {"val_fraction": 0.2}, "data_dir": "data", "results_dir": "book/results"},
+    "experiment": {"datasets": ["mnist"], "ratios": [0.1], "studies": False, "run_missing": False, "data_dir": "data",
+                   "results_dir": "book/results"},
     "analysis": {"results_dir": "book/results"},
+    "performance": {"benchmarks_dir": "benchmarks/results", "results_dir": "book/results"},
 }  # fmt: skip
 
 
@@ -39,9 +40,30 @@ def book(root: Path, edition: dict) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
 
 
+def record_tiny_protocol(root: Path) -> None:
+    """Both stages of the protocol on the tiny data, shortened to 2 epochs and 2 deltas, as the book's records."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from seedinit import protocol
+    from seedinit.sweep import pending, run_sweep
+
+    out = root / "book" / "results"
+
+    def sweep(configs):
+        with ThreadPoolExecutor(1) as pool:
+            run_sweep(pending(configs, out), str(out), str(root / "data"), pool)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(protocol, "EPOCHS", {0.1: 2})
+        mp.setattr(protocol, "DELTAS", (0.3, 0.9))
+        mp.setattr(protocol, "SEEDS", (0, 1))
+        protocol.reproduce(["mnist"], [0.1], out, sweep, studies=False, log=lambda _: None)
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     root = copy_book(tmp_path_factory.mktemp("book"))
+    record_tiny_protocol(root)
     done = book(root, EDITION)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return root / "_build" / "html"
@@ -49,7 +71,8 @@ def built(tmp_path_factory):
 
 def test_book_pages_results_and_claims_exist(built):
     for page in ("index.html", "book/intro.html", "book/method.html", "book/executed/method.html",
-                 "book/executed/experiment.html", "book/executed/analysis.html", "book/references.html"):  # fmt: skip
+                 "book/executed/experiment.html", "book/executed/analysis.html", "book/executed/performance.html",
+                 "book/references.html"):  # fmt: skip
         assert (built / page).exists(), page
     analysis = (built / "book/executed/analysis.html").read_text()
     assert "msra_mean" in analysis and "p_welch" in analysis and "p_holm" in analysis

@@ -100,3 +100,36 @@ def test_real_mnist_passes_its_sha256_check():
     d = load_dataset("mnist", SHARED, download=False)
     assert d.x_train.shape == (60000, 1, 28, 28)
     assert torch.bincount(d.y_train)[0].item() == 5923
+
+
+def test_a_colour_dataset_stored_as_luma_loads_gray_only(tmp_path):
+    x_train, y_train = learnable(20, (32, 32, 3), 10, 0)
+    x_test, y_test = learnable(10, (32, 32, 3), 10, 1)
+    np.savez(tmp_path / "cifar10.npz", x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    colour = load_dataset("cifar10", tmp_path, download=False)
+    gray = tmp_path / "gray"
+    gray.mkdir()
+    as_luma = {k: colour.x_train[:, 0].numpy() if k == "x_train" else colour.x_test[:, 0].numpy() for k in ("x_train", "x_test")}
+    np.savez(gray / "cifar10.npz", y_train=y_train, y_test=y_test, **as_luma)
+    again = load_dataset("cifar10", gray, download=False)
+    assert torch.equal(again.x_train, colour.x_train) and torch.equal(again.x_test, colour.x_test)
+    with pytest.raises(DataError, match="holds cifar10 as grayscale .* grayscale=False needs the colour images"):
+        load_dataset("cifar10", gray, grayscale=False, download=False)
+
+
+@pytest.mark.skipif(not (SHARED / "cifar100.npz").exists(), reason="needs ../shared/data")
+def test_real_cifar100_stored_as_luma_passes_its_sha256_check(tmp_path):
+    d = load_dataset("cifar100", SHARED, download=False)
+    np.savez(
+        tmp_path / "cifar100.npz",
+        x_train=d.x_train[:, 0].numpy(),
+        y_train=d.y_train.numpy(),
+        x_test=d.x_test[:, 0].numpy(),
+        y_test=d.y_test.numpy(),
+    )
+    assert torch.equal(load_dataset("cifar100", tmp_path, download=False).x_test, d.x_test)
+    bad = d.x_test[:, 0].numpy().copy()
+    bad[0, 0, 0] ^= 1
+    np.savez(tmp_path / "cifar100.npz", x_train=d.x_train[:, 0].numpy(), y_train=d.y_train.numpy(), x_test=bad, y_test=d.y_test.numpy())
+    with pytest.raises(DataError, match="x_test_luma has the official size but not the official content"):
+        load_dataset("cifar100", tmp_path, download=False)

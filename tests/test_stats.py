@@ -3,7 +3,7 @@ import math
 import pytest
 
 from seedinit import q34
-from seedinit.stats import diverged
+from seedinit.stats import diverged, evaluated
 
 
 def hist(accs, losses=None):
@@ -25,5 +25,12 @@ def test_a_diverged_run_keeps_its_last_accuracy_for_the_missing_epochs():
 
 
 def test_q34_refuses_an_empty_history():
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(ValueError, match="the history has no test_acc"):
         q34([])
+
+
+def test_every_epoch_of_the_window_is_evaluated_and_a_few_before():
+    epochs = [e for e in range(1, 301) if evaluated(e, 300)]
+    assert epochs[:3] == [1, 15, 30] and set(range(151, 301)) <= set(epochs) and len(epochs) == 161
+    h = [{"epoch": e, "train_loss": 1.0, **({"test_acc": e / 300} if e in epochs else {})} for e in range(1, 301)]
+    assert q34(h) == pytest.approx(q34(hist([e / 300 for e in range(1, 301)])))

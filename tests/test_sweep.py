@@ -33,7 +33,8 @@ def test_expand_takes_the_product_and_drops_duplicate_msra_runs(tmp_path):
     (tmp_path / "g.yaml").write_text(GRID % 2)
     configs = expand(load_grid(tmp_path / "g.yaml"))
     assert len(configs) == 6  # msra x 2 seeds (delta does not matter) + seed x 2 deltas x 2 seeds
-    assert len(tasks(configs)) == 3  # one task per configuration, its seeds together
+    assert len(tasks(configs)) == 6  # one task per run
+    assert len(tasks(configs, ensemble=True)) == 1  # all six share data and training settings
 
 
 @pytest.mark.parametrize(
@@ -102,22 +103,28 @@ def test_ensemble_matches_separate_runs(tiny_mnist):
     from seedinit import load_dataset
 
     data = load_dataset("mnist", tiny_mnist)
-    configs = [Config(ratio=0.5, init="seed", epochs=2, seed=s, val_fraction=0.2, device="cpu") for s in (3, 4)]
+    base = Config(ratio=0.5, init="seed", epochs=22, window=0.05, val_fraction=0.2, device="cpu")  # accuracy on some epochs only
+    configs = [base.replace(seed=3), base.replace(seed=4), base.replace(seed=3, delta=0.2, zero_mean=True), base.replace(init="msra")]
     together = run_ensemble(configs, data)
     for cfg, rec in zip(configs, together):
         alone = run(cfg, data)
+        assert [set(a) for a in rec["history"]] == [set(b) for b in alone["history"]]
+        assert "test_acc" not in rec["history"][2] and rec["q34"] == pytest.approx(alone["q34"], abs=1e-6)
         for a, b in zip(rec["history"], alone["history"]):
             assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-4)
-            assert a["test_acc"] == pytest.approx(b["test_acc"], abs=1e-6)
-            assert a["val_acc"] == pytest.approx(b["val_acc"], abs=1e-6)
-        assert rec["ensemble"] == 2 and rec["sizes"] == alone["sizes"]
+            assert a.get("test_acc", 0) == pytest.approx(b.get("test_acc", 0), abs=1e-6)
+            assert a.get("val_acc", 0) == pytest.approx(b.get("val_acc", 0), abs=1e-6)
+        assert rec["ensemble"] == 4 and rec["sizes"] == alone["sizes"] and rec["config"] == alone["config"]
 
 
-def test_ensemble_refuses_configs_that_differ_beyond_the_seed(tiny_mnist):
+def test_ensemble_refuses_runs_with_different_training(tiny_mnist):
     from seedinit import load_dataset
 
-    with pytest.raises(ValueError, match="differ only in their"):
-        run_ensemble([Config(seed=0), Config(seed=1, delta=0.2, init="seed")], load_dataset("mnist", tiny_mnist))
+    data = load_dataset("mnist", tiny_mnist)
+    with pytest.raises(ValueError, match="same data and training settings; mnist-r0.1-msra-s1-.* differ"):
+        run_ensemble([Config(seed=0), Config(seed=1, epochs=3)], data)
+    with pytest.raises(ValueError, match="the same run appears twice"):
+        run_ensemble([Config(seed=0), Config(seed=0, delta=0.2)], data)
 
 
 def test_records_are_json_with_nan_for_diverged_runs(tmp_path):

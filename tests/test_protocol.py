@@ -1,0 +1,55 @@
+"""The reproduction protocol: delta chosen on validation in stage 1, Table-2 arms at that delta in stage 2."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from seedinit import load_records, protocol
+from seedinit.analysis import choose_delta, frame
+from seedinit.cli import main
+from seedinit.sweep import pending, run_sweep
+
+
+def test_the_grid_has_every_arm_the_protocol_names():
+    sel = protocol.selection_runs("cifar10", 0.05)
+    assert len(sel) == 3 * (1 + 9) and all(c.val_fraction == 0.2 and c.epochs == 80 for c in sel)
+    main_ = protocol.main_runs("mnist", 0.1, 0.6)
+    assert {(c.init, c.delta, c.random) for c in main_ if c.init == "seed"} == {
+        ("seed", 0.6, "normal"),
+        ("seed", 0.6, "he"),
+        ("seed", 0.3, "normal"),
+    }
+    assert len(main_) == 4 * 10 and len(protocol.main_runs("cifar100", 0.01, 0.6)) == 3 * 10
+    study = protocol.study_runs("mnist")
+    assert len({(c.key(), c.seed) for c in study}) == len(study) == 3 + 6 * 4 * 3 + 6 * 3
+    with pytest.raises(Exception, match="ratio=0.2 is not allowed; the protocol's ratios are 0.01, 0.05, 0.1"):
+        protocol.cell("mnist", 0.2)
+
+
+def test_reproduce_chooses_delta_on_validation_then_runs_the_arms(tiny_mnist, monkeypatch):
+    monkeypatch.setattr(protocol, "EPOCHS", {0.5: 2})
+    monkeypatch.setattr(protocol, "DELTAS", (0.2, 0.9))
+    monkeypatch.setattr(protocol, "FEW_SEEDS", (0,))
+    monkeypatch.setattr(protocol, "SEEDS", (0, 1))
+    out = tiny_mnist / "runs"
+
+    def sweep(configs):
+        with ThreadPoolExecutor(1) as pool:
+            run_sweep(pending(configs, out), str(out), str(tiny_mnist), pool, ensemble=True)  # as on a GPU: one task per cell
+
+    protocol.reproduce(["mnist"], [0.5], out, sweep, studies=False, log=lambda _: None)
+    df = frame(load_records(out))
+    grid = df[df["val_fraction"] > 0]
+    assert len(grid) == 3 and grid["val_q34"].notna().all()
+    seeded = grid[grid["arm"] == "seed"]
+    [best] = choose_delta(df)["delta"].tolist()
+    assert seeded.loc[seeded["delta"] == best, "val_q34"].max() == seeded["val_q34"].max()  # ties go to the smaller delta
+    final = df[df["val_fraction"] == 0]
+    assert sorted(final["arm"]) == ["msra", "msra", "seed", "seed", "seed[he]", "seed[he]"]
+    assert set(final.loc[final["init"] == "seed", "delta"]) == {best}
+    assert {r["ensemble"] for r in load_records(out)} == {3, 6}  # the delta grid, then the three arms x two seeds
+
+
+def test_reproduce_refuses_a_ratio_outside_the_protocol(capsys):
+    assert main(["reproduce", "--ratios", "0.2", "--out", "x"]) == 2
+    assert "--ratios 0.2 is not allowed; the protocol's ratios are 0.01, 0.05, 0.1" in capsys.readouterr().err
