@@ -28,8 +28,9 @@ class LeNet5(nn.Module):
         self.out = nn.Linear(widths[-1], num_classes)
 
     def features(self, x: Tensor) -> Tensor:
-        x = F.max_pool2d(F.relu(self.c1(x)), 2)
-        return F.max_pool2d(F.relu(self.c3(x)), 2).flatten(1)
+        # pool before ReLU: the same values and gradients as ReLU then pool, on a 4x smaller map
+        x = F.relu(F.max_pool2d(self.c1(x), 2))
+        return F.relu(F.max_pool2d(self.c3(x), 2)).flatten(1)
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.features(x)

@@ -22,3 +22,14 @@ def test_classifier_width_is_an_option():
 def test_too_small_images_are_refused():
     with pytest.raises(ValueError, match="too small"):
         LeNet5(image_size=16)
+
+
+def test_pooling_before_relu_matches_the_textbook_order_in_values_and_gradients():
+    torch.manual_seed(0)
+    model, x = LeNet5(), torch.randn(4, 1, 28, 28)
+    F = torch.nn.functional
+    textbook = F.max_pool2d(F.relu(model.c3(F.max_pool2d(F.relu(model.c1(x)), 2))), 2).flatten(1)
+    (g_ref,) = torch.autograd.grad(textbook.square().sum(), model.c1.weight)
+    ours = model.features(x)
+    (g,) = torch.autograd.grad(ours.square().sum(), model.c1.weight)
+    assert torch.equal(ours, textbook) and torch.equal(g, g_ref)
