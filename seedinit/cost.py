@@ -1,0 +1,75 @@
+"""What runs cost: image passes of training and evaluation, and seconds projected from recorded runs.
+
+A LeNet-5 run's time is close to linear in two workloads: images trained on (subset x
+epochs) and images evaluated (test and validation sets x the epochs ``stats.evaluated``
+names). ``fit`` measures the seconds per image pass of each from the epoch timings of
+one device's records; ``project`` prices a list of runs with them, e.g. the whole protocol.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .config import Config
+from .data import SPECS
+from .stats import evaluated
+
+
+def passes(config: Config | dict[str, Any], sizes: dict[str, int] | None = None) -> tuple[int, int]:
+    """(training, evaluation) image passes of a run; ``sizes`` as records keep them, else from the dataset's size."""
+    c = config if isinstance(config, dict) else config.to_dict()
+    if sizes is None:
+        n_train, n_test = SPECS[c["dataset"]].sizes
+        kept = round(c["ratio"] * n_train)
+        val = round(kept * c["val_fraction"])
+        sizes = {"train": kept - val, "val": val, "test": n_test}
+    evals = sum(evaluated(e, c["epochs"], c["window"]) for e in range(1, c["epochs"] + 1))
+    return sizes["train"] * c["epochs"], (sizes["test"] + sizes["val"]) * evals
+
+
+def _side(dataset: str) -> int:
+    return SPECS[dataset].image[0]
+
+
+def rates(record: dict[str, Any]) -> tuple[float, float]:
+    """Seconds per training and per evaluation image pass in one run, from its epochs' timings.
+
+    Epochs without an accuracy measurement time training alone; those with one add the
+    evaluation. Medians keep a few slow epochs (a busy machine) from dominating.
+    """
+    sizes, history = record["sizes"], record["history"]
+    plain = [h["seconds"] for h in history if "test_acc" not in h]
+    measured = [h["seconds"] for h in history if "test_acc" in h]
+    train = float(np.median(plain)) if plain else np.nan
+    ev = float(np.median(measured)) - train if measured else np.nan
+    return train / sizes["train"], ev / (sizes["test"] + sizes["val"])
+
+
+def fit(records: list[dict[str, Any]], device: str = "cpu") -> pd.DataFrame:
+    """Median seconds per training and per evaluation image pass, by image side, over single runs on ``device`` (a name prefix).
+
+    Ensemble members are left out: their seconds are shares of a joint run.
+    """
+    rows = [
+        (_side(r["config"]["dataset"]), *rates(r))
+        for r in records
+        if r["provenance"]["device"].startswith(device) and r.get("ensemble", 1) == 1
+    ]
+    table = pd.DataFrame(rows, columns=["side", "s_per_train_image", "s_per_eval_image"])
+    medians = table.groupby("side", as_index=False).median()
+    return medians.assign(runs=table.groupby("side").size().to_numpy())[["side", "runs", "s_per_train_image", "s_per_eval_image"]]
+
+
+def project(configs: list[Config], rates: pd.DataFrame, workers: int = 1) -> pd.DataFrame:
+    """Projected seconds per (dataset, ratio) for ``configs`` at ``rates`` (from ``fit``), ``workers`` running at once."""
+    by_side = rates.set_index("side")
+    rows = []
+    for c in configs:
+        train, ev = passes(c)
+        rate = by_side.loc[_side(c.dataset)] if _side(c.dataset) in by_side.index else None
+        seconds = np.nan if rate is None else train * rate["s_per_train_image"] + ev * rate["s_per_eval_image"]
+        rows.append({"dataset": c.dataset, "ratio": c.ratio, "runs": 1, "seconds": seconds / workers})
+    return pd.DataFrame(rows).groupby(["dataset", "ratio"], as_index=False).sum(min_count=1)
