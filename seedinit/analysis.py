@@ -16,15 +16,17 @@ COLUMNS += ("act_map", "epochs", "val_fraction", "seed")
 
 
 def frame(records: list[dict[str, Any]]) -> pd.DataFrame:
-    """One row per run: its settings, Q3/4 (test and validation), and whether it diverged."""
+    """One row per run: its settings, Q3/4 (test and validation), whether it diverged, and the share of conv filters seeded."""
     rows = []
     for r in records:
-        c = r["config"]
+        c, layers = r["config"], r.get("init_report") or []
+        seeded = sum(x["seeded"] for x in layers) / sum(x["filters"] for x in layers) if layers else math.nan
         rows.append(
             {k: c[k] for k in COLUMNS}
             | {"q34": r["q34"], "val_q34": r.get("val_q34", math.nan), "diverged": bool(r.get("diverged", False)), "arm": arm(c)}
+            | {"seeded": seeded}
         )
-    df = pd.DataFrame(rows, columns=[*COLUMNS, "q34", "val_q34", "diverged", "arm"])
+    df = pd.DataFrame(rows, columns=[*COLUMNS, "q34", "val_q34", "diverged", "arm", "seeded"])
     df.loc[df["init"] == "msra", "delta"] = math.nan  # delta does not apply to MSRA
     return df
 

@@ -48,6 +48,7 @@ def test_reproduce_chooses_delta_on_validation_then_runs_the_arms(tiny_mnist, mo
     assert sorted(final["arm"]) == ["msra", "msra", "seed", "seed", "seed[he]", "seed[he]"]
     assert set(final.loc[final["init"] == "seed", "delta"]) == {best}
     assert {r["ensemble"] for r in load_records(out)} == {3, 6}  # the delta grid, then the three arms x two seeds
+    assert df.loc[df["init"] == "msra", "seeded"].isna().all() and df.loc[df["init"] == "seed", "seeded"].between(0, 1).all()
 
 
 def test_reproduce_refuses_a_ratio_outside_the_protocol(capsys):
