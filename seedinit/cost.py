@@ -59,17 +59,19 @@ def fit(records: list[dict[str, Any]], device: str = "cpu") -> pd.DataFrame:
         if r["provenance"]["device"].startswith(device) and r.get("ensemble", 1) == 1
     ]
     table = pd.DataFrame(rows, columns=["side", "s_per_train_image", "s_per_eval_image"])
-    medians = table.groupby("side", as_index=False).median()
-    return medians.assign(runs=table.groupby("side").size().to_numpy())[["side", "runs", "s_per_train_image", "s_per_eval_image"]]
+    medians = {k: (k, "median") for k in ("s_per_train_image", "s_per_eval_image")}
+    return table.groupby("side", as_index=False).agg(runs=("s_per_train_image", "size"), **medians)
 
 
-def project(configs: list[Config], rates: pd.DataFrame, workers: int = 1) -> pd.DataFrame:
-    """Projected seconds per (dataset, ratio) for ``configs`` at ``rates`` (from ``fit``), ``workers`` running at once."""
-    by_side = rates.set_index("side")
+def project(configs: list[Config], per_image: pd.DataFrame, workers: int = 1) -> pd.DataFrame:
+    """Projected seconds per (dataset, ratio) for ``configs`` at the rates ``per_image`` (from ``fit``), ``workers`` at once."""
+    by_side = per_image.set_index("side")
     rows = []
     for c in configs:
         train, ev = passes(c)
-        rate = by_side.loc[_side(c.dataset)] if _side(c.dataset) in by_side.index else None
-        seconds = np.nan if rate is None else train * rate["s_per_train_image"] + ev * rate["s_per_eval_image"]
+        side = _side(c.dataset)
+        seconds = np.nan
+        if side in by_side.index:
+            seconds = train * by_side.at[side, "s_per_train_image"] + ev * by_side.at[side, "s_per_eval_image"]
         rows.append({"dataset": c.dataset, "ratio": c.ratio, "runs": 1, "seconds": seconds / workers})
     return pd.DataFrame(rows).groupby(["dataset", "ratio"], as_index=False).sum(min_count=1)

@@ -92,6 +92,12 @@ def stage1_runs(datasets: Iterable[str], ratios: Iterable[float], studies: bool 
     return runs
 
 
+def full_grid(studies: bool = False) -> list[Config]:
+    """Both stages' runs for every dataset and ratio, stage 2 at a stand-in delta: for counting and pricing the protocol."""
+    runs = stage1_runs(DATASETS, RATIOS, studies)
+    return runs + [c for d in DATASETS for r in RATIOS for c in main_runs(d, r, PAPER_DELTA)]
+
+
 def stage2_runs(datasets: Iterable[str], ratios: Iterable[float], records: list[dict], log: Callable[[str], Any] = print) -> list[Config]:
     """Stage 2: the Table-2 arms of every cell whose delta the recorded stage 1 chose."""
     deltas = chosen_deltas(records)

@@ -45,8 +45,7 @@ def test_fit_reads_the_rates_from_epoch_timings_and_project_prices_runs():
 
 
 def test_the_whole_protocol_can_be_priced():
-    configs = protocol.stage1_runs(protocol.DATASETS, protocol.RATIOS, studies=False)
-    configs += [c for d in protocol.DATASETS for r in protocol.RATIOS for c in protocol.main_runs(d, r, 0.5)]
+    configs = protocol.full_grid()
     grid = project(configs, fit([record(Config(dataset=d, epochs=40), 1e-4, 1e-4) for d in ("mnist", "cifar10")]))
     assert grid.runs.sum() == len(configs) == 9 * (30 + 30) + 10
     assert grid.seconds.notna().all()

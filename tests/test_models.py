@@ -1,5 +1,6 @@
 import pytest
 import torch
+import torch.nn.functional as F
 
 from seedinit import LeNet5
 
@@ -27,7 +28,6 @@ def test_too_small_images_are_refused():
 def test_pooling_before_relu_matches_the_textbook_order_in_values_and_gradients():
     torch.manual_seed(0)
     model, x = LeNet5(), torch.randn(4, 1, 28, 28)
-    F = torch.nn.functional
     textbook = F.max_pool2d(F.relu(model.c3(F.max_pool2d(F.relu(model.c1(x)), 2))), 2).flatten(1)
     (g_ref,) = torch.autograd.grad(textbook.square().sum(), model.c1.weight)
     ours = model.features(x)
