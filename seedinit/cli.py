@@ -85,8 +85,9 @@ def parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("reproduce", help="the paper's experiments: delta chosen on validation, then Table-2 arms (seedinit.protocol)")
     rep.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS, help="default: all three")
     rep.add_argument("--ratios", type=float, nargs="+", default=list(RATIOS), help="default: 0.01 0.05 0.1")
-    rep.add_argument("--no-studies", dest="studies", action="store_false", help="skip the interpretation and sensitivity studies")
-    rep.add_argument("--stages", type=int, nargs="+", default=[1, 2], choices=(1, 2), help="1: delta grid and studies; 2: Table-2 arms")
+    rep.add_argument("--no-studies", dest="studies", action="store_false", help="skip the interpretation, sensitivity and schedule studies")
+    stages = "1: delta grid, interpretation and sensitivity studies; 2: Table-2 arms and the schedule study"
+    rep.add_argument("--stages", type=int, nargs="+", default=[1, 2], choices=(1, 2), help=stages)
     _add_sweep_flags(rep)
 
     flt = sub.add_parser("filters", help="draw the initial C1 and C3 filters (the paper's Fig. 2)")

@@ -5,7 +5,9 @@ trained on the training subset minus a stratified validation part (``VAL_FRACTIO
 ``FEW_SEEDS``; and, at r = ``STUDY_RATIO``, the interpretation and sensitivity studies.
 Stage 2: each cell's delta is the one with the best mean validation Q3/4 (never the
 test set); MSRA, the seed filters and the control arm (``random="he"``) at that delta
-train on the whole subset, ``SEEDS`` each, plus delta = 0.3 on MNIST r = 10 %.
+train on the whole subset, ``SEEDS`` each, plus delta = 0.3 on MNIST r = 10 %; and, with
+the studies, the schedule study: the CIFAR cells at r = ``STUDY_RATIO``, where the
+protocol's schedule is short, MSRA and the seed filters trained ``LONG`` times as long.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ VARIANTS: dict[str, dict[str, Any]] = {  # readings of Algorithm 1 (zero-mean is
     "mask gate": {"gate": "mask"},
     "He-scaled random part": {"random": "he"},
 }
+LONG = 3  # the schedule study's multiple of the protocol's epochs
+SCHEDULE_DATASETS = ("cifar10", "cifar100")
 SENSITIVITY = {"theta": (0.5, 0.9), "epsilon": (0.25, 0.75), "radius": (1, 3)}  # one at a time, at delta 0.5
 
 
@@ -73,6 +77,13 @@ def main_runs(dataset: str, ratio: float, delta: float) -> list[Config]:
     return [cell(dataset, ratio, seed=s, **a) for a in arms for s in SEEDS]
 
 
+def schedule_runs(dataset: str, delta: float) -> list[Config]:
+    """Stage 2's schedule study: MSRA and the seed filters at the chosen delta, ``LONG`` times the epochs: slow, or worse?"""
+    epochs = LONG * EPOCHS[STUDY_RATIO]
+    arms = [{"init": "msra"}, {"init": "seed", "delta": delta}]
+    return [cell(dataset, STUDY_RATIO, epochs=epochs, seed=s, **a) for a in arms for s in FEW_SEEDS]
+
+
 def chosen_deltas(records: list[dict]) -> dict[tuple[str, float], float]:
     """Each cell's delta: the best mean validation Q3/4 of the seed filters (stage 1)."""
     from .analysis import choose_delta, frame
@@ -92,14 +103,24 @@ def stage1_runs(datasets: Iterable[str], ratios: Iterable[float], studies: bool 
     return runs
 
 
+def stage2_cell(dataset: str, ratio: float, delta: float, studies: bool = True) -> list[Config]:
+    """Stage 2's runs of one cell at its chosen delta: the Table-2 arms and, with ``studies``, the schedule study's."""
+    runs = main_runs(dataset, ratio, delta)
+    if studies and dataset in SCHEDULE_DATASETS and ratio == STUDY_RATIO:
+        runs += schedule_runs(dataset, delta)
+    return runs
+
+
 def full_grid(studies: bool = False) -> list[Config]:
     """Both stages' runs for every dataset and ratio, stage 2 at a stand-in delta: for counting and pricing the protocol."""
     runs = stage1_runs(DATASETS, RATIOS, studies)
-    return runs + [c for d in DATASETS for r in RATIOS for c in main_runs(d, r, PAPER_DELTA)]
+    return runs + [c for d in DATASETS for r in RATIOS for c in stage2_cell(d, r, PAPER_DELTA, studies)]
 
 
-def stage2_runs(datasets: Iterable[str], ratios: Iterable[float], records: list[dict], log: Callable[[str], Any] = print) -> list[Config]:
-    """Stage 2: the Table-2 arms of every cell whose delta the recorded stage 1 chose."""
+def stage2_runs(
+    datasets: Iterable[str], ratios: Iterable[float], records: list[dict], log: Callable[[str], Any] = print, studies: bool = True
+) -> list[Config]:
+    """Stage 2: the Table-2 arms (and with ``studies`` the schedule study) of every cell whose delta the recorded stage 1 chose."""
     deltas = chosen_deltas(records)
     runs = []
     for d in datasets:
@@ -109,7 +130,7 @@ def stage2_runs(datasets: Iterable[str], ratios: Iterable[float], records: list[
                 log(f"{d}, r = {r:g}: no validation records, so no delta chosen; stage 2 skips this cell")
                 continue
             log(f"{d}, r = {r:g}: delta = {delta:g}, chosen on validation")
-            runs += main_runs(d, r, delta)
+            runs += stage2_cell(d, r, delta, studies)
     return runs
 
 
@@ -128,8 +149,8 @@ def reproduce(
     datasets, ratios, stages = list(datasets), list(ratios), set(stages)
     for stage in sorted(stages):
         records = load_records(out) if stage == 2 and Path(out).exists() else []
-        runs = stage1_runs(datasets, ratios, studies) if stage == 1 else stage2_runs(datasets, ratios, records, log)
-        what = ("delta grid on a validation split" + (", studies" if studies else "")) if stage == 1 else "Table-2 arms"
+        runs = stage1_runs(datasets, ratios, studies) if stage == 1 else stage2_runs(datasets, ratios, records, log, studies)
+        what = ("delta grid on a validation split" if stage == 1 else "Table-2 arms") + (", studies" if studies else "")
         log(f"stage {stage}: {len(runs)} runs ({what})")
         t0 = time.perf_counter()
         run(runs)

@@ -1,0 +1,81 @@
+"""From records to Table 2, the choice of delta and the claims: statistics checked against scipy on made-up records."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy.stats import ttest_ind, ttest_rel
+from statsmodels.stats.multitest import multipletests
+
+from seedinit import Config, protocol
+from seedinit.analysis import choose_delta, claims, frame, table2
+
+
+def record(q34: float, val_q34: float = math.nan, times: int = 1, **settings) -> dict:
+    """A record of a run that scored ``q34``, trained ``times`` the protocol's epochs for its ratio."""
+    ratio = settings.get("ratio", 0.1)
+    c = Config(epochs=times * protocol.EPOCHS[ratio], **settings)
+    return {"config": c.to_dict(), "q34": q34, "val_q34": val_q34, "history": [{"epoch": c.epochs, "train_loss": 0.1}]}
+
+
+def cell(dataset: str, ratio: float, msra: list[float], seed: list[float], delta: float = 0.5) -> list[dict]:
+    """A Table-2 cell's runs: MSRA and the seed filters at ``delta``, one per RNG seed."""
+    runs = [record(q, dataset=dataset, ratio=ratio, seed=s) for s, q in enumerate(msra)]
+    return runs + [record(q, dataset=dataset, ratio=ratio, init="seed", delta=delta, seed=s) for s, q in enumerate(seed)]
+
+
+def grid(dataset: str, ratio: float, val: dict[float, float]) -> list[dict]:
+    """A delta grid's seed-filter runs: mean validation Q3/4 ``val[delta]`` (two RNG seeds at +-0.01)."""
+    return [
+        record(0.5, v + e, dataset=dataset, ratio=ratio, init="seed", delta=d, seed=s, val_fraction=0.2)
+        for d, v in val.items() for s, e in ((0, -0.01), (1, 0.01))
+    ]  # fmt: skip
+
+
+def test_choose_delta_uses_validation_only():
+    records = grid("mnist", 0.1, {0.3: 0.90, 0.6: 0.95, 0.9: 0.93})
+    records += cell("mnist", 0.1, [0.99] * 2, [0.99] * 2, delta=0.3)  # test Q3/4 of Table-2 runs plays no part
+    [row] = choose_delta(frame(records)).itertuples()
+    assert (row.dataset, row.ratio, row.delta, row.val_q34) == ("mnist", 0.1, 0.6, pytest.approx(0.95))
+
+
+def test_table2_matches_scipy_and_corrects_over_cells():
+    msra_a, seed_a = [0.90, 0.92, 0.91, 0.93], [0.85, 0.88, 0.86, 0.89]
+    msra_b, seed_b = [0.40, 0.42, 0.41], [0.41, 0.40, 0.43]
+    records = cell("mnist", 0.1, msra_a, seed_a) + cell("cifar10", 0.05, msra_b, seed_b, delta=0.7)
+    records += grid("mnist", 0.1, {0.5: 0.9}) + grid("cifar10", 0.05, {0.7: 0.4})
+    records.append(record(0.10, dataset="mnist", init="seed", delta=0.5, seed=0, times=3))  # another schedule: not Table 2
+    df = frame(records)
+    t = table2(df, choose_delta(df)).set_index("dataset").loc[["mnist", "cifar10"]]
+    assert list(t["n_msra"]) == [4, 3] and list(t["n_seed"]) == [4, 3]
+    assert t.at["mnist", "diff"] == pytest.approx(np.mean(seed_a) - np.mean(msra_a))
+    welch = [ttest_ind(seed_a, msra_a, equal_var=False).pvalue, ttest_ind(seed_b, msra_b, equal_var=False).pvalue]
+    assert list(t["p_welch"]) == pytest.approx(welch)
+    assert t.at["cifar10", "p_paired"] == pytest.approx(ttest_rel(seed_b, msra_b).pvalue)
+    assert list(t["p_holm"]) == pytest.approx(list(multipletests(welch, method="holm")[1]))
+    assert list(t["significant"]) == [True, False]
+    long = table2(df, choose_delta(df), times=3)
+    assert long.empty  # the long run has no MSRA partner
+    records.append(record(0.95, dataset="mnist", seed=0, times=3))
+    df = frame(records)
+    [row] = table2(df, choose_delta(df), times=3).itertuples()
+    assert (row.n_msra, row.n_seed, row.diff) == (1, 1, pytest.approx(0.10 - 0.95))
+
+
+def test_claims_are_judged_on_table2():
+    rng = np.random.default_rng(0)
+    records = []
+    for dataset in protocol.DATASETS:
+        for ratio in protocol.RATIOS:
+            gain = 0.0 if ratio == 0.01 or dataset == "cifar100" else 0.05  # the paper's picture
+            base = rng.normal(0.8, 0.005, 10)
+            records += cell(dataset, ratio, list(base), list(base + gain + rng.normal(0, 0.005, 10)))
+            records += grid(dataset, ratio, {0.5: 0.8})
+    df = frame(records)
+    t2 = table2(df, choose_delta(df))
+    verdicts = claims(t2, df).set_index("claim")["verdict"]
+    assert list(verdicts) == ["reproduced"] * 4 + ["not run"]  # no delta = 0.3 runs on MNIST r = 10 %
+    records += [record(q, dataset="mnist", init="seed", delta=0.3, seed=s) for s, q in enumerate([0.2, 0.21])]
+    df = frame(records)
+    assert claims(t2, df)["verdict"].iloc[-1] == "reproduced"
+    assert claims(t2.iloc[:0], df)["verdict"].iloc[0] == "not run"
