@@ -117,6 +117,20 @@ def test_ensemble_matches_separate_runs(tiny_mnist):
         assert rec["ensemble"] == 4 and rec["sizes"] == alone["sizes"] and rec["config"] == alone["config"]
 
 
+def test_ensemble_accuracy_does_not_depend_on_its_batch_bound():
+    from seedinit.ensemble import Stacked
+    from seedinit.models import LeNet5
+
+    torch.manual_seed(0)
+    net = Stacked([LeNet5() for _ in range(3)])
+    x, y = torch.rand(50, 1, 28, 28), torch.randint(0, 10, (50,))
+    own_x, own_y = torch.rand(3, 20, 1, 28, 28), torch.randint(0, 10, (3, 20))
+    shared = net.accuracy(x, y, shared=True)
+    assert torch.equal(shared, net.accuracy(x, y, shared=True, images=3 * 7))  # 8 batches of 7 images, the last short
+    assert torch.equal(net.accuracy(own_x, own_y, shared=False), net.accuracy(own_x, own_y, shared=False, images=3 * 6))
+    assert shared.shape == (3,) and not torch.equal(shared, shared[[0, 0, 0]])  # three different models
+
+
 def test_ensemble_refuses_runs_with_different_training(tiny_mnist):
     from seedinit import load_dataset
 
