@@ -2,8 +2,10 @@
 
 Runs both stages of ``seedinit.protocol`` for the datasets given, counts the runs it
 trained, and records seconds per stage. Ends with ``grid: <runs> runs in <s> s``.
+With ``--budget S`` (or on SIGTERM) it stops after S seconds, ends its workers, and
+records how many runs finished by then (``complete: false``), e.g. inside a lent GPU's time.
 
-    python benchmarks/grid.py --datasets mnist cifar10 [--data-dir data] [--out book/results] [--workers N] [reproduce flags]
+    python benchmarks/grid.py --datasets mnist cifar10 [--data-dir data] [--out book/results] [--workers N] [--budget S] [reproduce flags]
 
 Other flags (``--ratios``, ``--stages``, ``--no-studies``) go to ``seedinit reproduce``.
 """
@@ -11,6 +13,9 @@ Other flags (``--ratios``, ``--stages``, ``--no-studies``) go to ``seedinit repr
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -30,15 +35,31 @@ def main() -> None:
     p.add_argument("--data-dir", default="data")
     p.add_argument("--out", default="book/results")
     p.add_argument("--workers", type=int, default=None, help="parallel tasks (default: seedinit's)")
+    p.add_argument("--budget", type=int, default=None, help="stop after this many seconds and record the runs finished")
     args, rest = p.parse_known_args()
     before, t0 = count(args.out), time.perf_counter()
-    flags = ["--datasets", *args.datasets, "--data-dir", args.data_dir, "--out", args.out]
-    rc = cli(["reproduce", *flags, *(["--workers", str(args.workers)] if args.workers else []), *rest])
-    seconds, runs = time.perf_counter() - t0, count(args.out) - before
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     args.reproduce_flags = rest
-    save(f"grid-{'-'.join(args.datasets)}", args, {"exit": rc, "runs": runs, "seconds": seconds}, device)
-    print(f"grid: {runs} runs in {seconds:.0f} s")
+
+    def finish(rc: int, complete: bool) -> None:
+        seconds, runs = time.perf_counter() - t0, count(args.out) - before
+        save(f"grid-{'-'.join(args.datasets)}", args, {"exit": rc, "complete": complete, "runs": runs, "seconds": seconds}, device)
+        print(f"grid: {runs} runs in {seconds:.0f} s" + ("" if complete else " (stopped before the end)"), flush=True)
+
+    def stop(signum: int, frame: object) -> None:
+        for child in multiprocessing.active_children():  # the sweep's workers: a run in flight leaves no record
+            child.kill()
+        finish(128 + signum, complete=False)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGALRM, stop)
+    if args.budget:
+        signal.alarm(args.budget)
+    flags = ["--datasets", *args.datasets, "--data-dir", args.data_dir, "--out", args.out]
+    rc = cli(["reproduce", *flags, *(["--workers", str(args.workers)] if args.workers else []), *rest])
+    signal.alarm(0)
+    finish(rc, complete=rc == 0)
 
 
 if __name__ == "__main__":

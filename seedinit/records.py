@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import subprocess
+import tarfile
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -47,18 +48,34 @@ def read_record(path: str | os.PathLike) -> dict[str, Any]:
     """One record; RecordError naming the file if it is not a complete record."""
     path = Path(path)
     try:
-        record = json.loads(path.read_text())
-    except (OSError, ValueError) as err:
+        text = path.read_text()
+    except OSError as err:
         raise RecordError(f"{path}: not a readable JSON record ({err}); move it away or delete it to re-run that configuration") from None
+    return _parse(text, str(path))
+
+
+def _parse(text: str, where: str) -> dict[str, Any]:
+    try:
+        record = json.loads(text)
+    except ValueError as err:
+        raise RecordError(f"{where}: not a readable JSON record ({err}); move it away or delete it to re-run that configuration") from None
     missing = [k for k in ("config", "history", "q34", "provenance") if k not in record] if isinstance(record, dict) else ["all"]
     if missing:
-        raise RecordError(f"{path}: record lacks {missing}; move it away or delete it to re-run that configuration")
+        raise RecordError(f"{where}: record lacks {missing}; move it away or delete it to re-run that configuration")
     return record
 
 
-def load_records(folder: str | os.PathLike) -> list[dict[str, Any]]:
-    """Every ``*.json`` record under ``folder`` (recursively), sorted by file name."""
-    return [read_record(p) for p in sorted(Path(folder).rglob("*.json"))]
+def load_records(source: str | os.PathLike) -> list[dict[str, Any]]:
+    """Every ``*.json`` record under a folder (recursively), or in a ``.tar.gz`` archive of one, sorted by name."""
+    source = Path(source)
+    if source.name.endswith((".tar.gz", ".tgz")):
+        try:
+            with tarfile.open(source) as tar:
+                members = sorted((m for m in tar.getmembers() if m.isfile() and m.name.endswith(".json")), key=lambda m: m.name)
+                return [_parse(tar.extractfile(m).read().decode(), f"{source}:{m.name}") for m in members]
+        except (OSError, tarfile.TarError) as err:
+            raise RecordError(f"{source}: not a readable archive of records ({err})") from None
+    return [read_record(p) for p in sorted(source.rglob("*.json"))]
 
 
 def _git(*args: str) -> str | None:
