@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seedinit.data import load_dataset
+from seedinit.data import SPECS, load_dataset
 
 
 def _predict(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -49,11 +49,10 @@ def decode(e: np.ndarray) -> np.ndarray:
 
 def pack(name: str, data_dir: str, to: Path) -> Path:
     d = load_dataset(name, data_dir)  # grayscale: colour images become luma
-    colour = name.startswith("cifar")
+    colour = len(SPECS[name].image) == 3
     arrays = {k: getattr(d, k).numpy() for k in ("x_train", "y_train", "x_test", "y_test")}
     for k in ("x_train", "x_test"):
-        arrays[k] = arrays[k][:, 0]
-        arrays[k] = encode(arrays[k]) if colour else arrays[k]
+        arrays[k] = encode(arrays[k][:, 0]) if colour else arrays[k][:, 0]
     buf = io.BytesIO()
     np.savez(buf, loco=np.array(colour), **arrays)
     to.mkdir(parents=True, exist_ok=True)

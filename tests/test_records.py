@@ -1,4 +1,4 @@
-"""Records: atomic writes, and reading them from a folder or a .tar.gz archive alike."""
+"""Records: read alike from a folder or from a .tar.gz archive of it, and a bad one named."""
 
 import json
 import tarfile
