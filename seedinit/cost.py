@@ -1,20 +1,27 @@
-"""What runs cost: image passes of training and evaluation, and seconds projected from recorded runs.
+"""What runs cost: image passes of training and evaluation, their arithmetic, and seconds projected from recorded runs.
 
 A LeNet-5 run's time is close to linear in two workloads: images trained on (subset x
 epochs) and images evaluated (test and validation sets x the epochs ``stats.evaluated``
 names). ``fit`` measures the seconds per image pass of each from the epoch timings of
 one device's records; ``project`` prices a list of runs with them, e.g. the whole protocol.
+``flops`` and ``work`` count the arithmetic of the same passes: no machine finishes a
+list of runs faster than its ``work`` divided by the machine's peak rate.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
 
 from .config import Config
 from .data import SPECS
+from .models import LeNet5
 from .stats import evaluated
 
 
@@ -28,6 +35,32 @@ def passes(config: Config | dict[str, Any], sizes: dict[str, int] | None = None)
         sizes = {"train": kept - val, "val": val, "test": n_test}
     evals = sum(evaluated(e, c["epochs"], c["window"]) for e in range(1, c["epochs"] + 1))
     return sizes["train"] * c["epochs"], (sizes["test"] + sizes["val"]) * evals
+
+
+@functools.cache
+def _lenet_flops(channels: int, side: int, classes: int, hidden: tuple[int, ...]) -> tuple[float, float]:
+    model, batch = LeNet5(channels, classes, side, hidden), 8
+    x, y = torch.zeros(batch, channels, side, side), torch.zeros(batch, dtype=torch.long)
+    with FlopCounterMode(display=False) as train:
+        F.cross_entropy(model(x), y).backward()  # no input gradient for C1, as in training
+    with FlopCounterMode(display=False) as ev, torch.no_grad():
+        model(x)
+    return train.get_total_flops() / batch, ev.get_total_flops() / batch
+
+
+def flops(config: Config | dict[str, Any]) -> tuple[float, float]:
+    """(training, evaluation) floating-point operations per image of a run's LeNet-5: one step's forward and
+    backward, and one forward pass, as torch's ``FlopCounterMode`` counts them (convolutions and matrix products).
+    """
+    c = config if isinstance(config, dict) else config.to_dict()
+    spec = SPECS[c["dataset"]]
+    channels = 3 if len(spec.image) == 3 and not c["grayscale"] else 1
+    return _lenet_flops(channels, spec.image[0], spec.classes, tuple(c["hidden"]))
+
+
+def work(configs: list[Config]) -> float:
+    """Floating-point operations of training and evaluating ``configs``: their ``passes`` times their ``flops``."""
+    return float(sum(np.dot(passes(c), flops(c)) for c in configs))
 
 
 def _side(dataset: str) -> int:

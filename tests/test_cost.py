@@ -3,7 +3,7 @@ import math
 import pytest
 
 from seedinit import Config, protocol
-from seedinit.cost import fit, passes, project
+from seedinit.cost import fit, flops, passes, project, work
 from seedinit.stats import evaluated
 
 
@@ -49,3 +49,20 @@ def test_the_whole_protocol_can_be_priced():
     grid = project(configs, fit([record(Config(dataset=d, epochs=40), 1e-4, 1e-4) for d in ("mnist", "cifar10")]))
     assert grid.runs.sum() == len(configs) == 9 * (30 + 30) + 10
     assert grid.seconds.notna().all()
+
+
+def test_flops_match_lenet5_multiply_adds_counted_by_hand():
+    c1, c3, fc = 20 * 49 * 22 * 22, 50 * 500 * 7 * 7, 450 * 120 + 120 * 84 + 84 * 10  # MNIST: 28 -> 22 -> 11 -> 7 -> 3
+    train, ev = flops(Config(dataset="mnist"))
+    assert ev == 2 * (c1 + c3 + fc)  # a multiply-add is two operations
+    assert train == 3 * ev - 2 * c1  # forward, weight gradients, and input gradients for every layer but C1
+    colour, _ = flops(Config(dataset="cifar10", grayscale=False))
+    luma, _ = flops(Config(dataset="cifar10"))
+    extra = 2 * 20 * 49 * 26 * 26  # C1's multiply-adds over two more input channels (32 -> 26)
+    assert colour - luma == 2 * 2 * extra  # in its forward pass and its weight gradient
+
+
+def test_work_adds_each_runs_passes_times_its_flops():
+    runs = [Config(dataset="mnist", ratio=0.1, epochs=4), Config(dataset="cifar100", ratio=0.05, epochs=2, hidden=(500,))]
+    expected = sum(p * f for c in runs for p, f in zip(passes(c), flops(c)))
+    assert work(runs) == pytest.approx(expected) and work(runs[:1]) < expected
