@@ -29,14 +29,19 @@ from seedinit.training import resolve_device
 
 def rate(fn: Callable[[], torch.Tensor], device: torch.device, repeats: int = 8) -> float:
     """FLOP/s of ``fn``'s best timing over ``repeats`` (operations counted by FlopCounterMode)."""
-    with FlopCounterMode(display=False) as count:
-        fn()
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
+
+    def sync() -> None:
         if device.type == "cuda":
             torch.cuda.synchronize()
+
+    with FlopCounterMode(display=False) as count:
+        fn()  # also the warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        sync()
+        t0 = time.perf_counter()
+        fn()
+        sync()
         best = min(best, time.perf_counter() - t0)
     return count.get_total_flops() / best
 
@@ -72,7 +77,8 @@ def main() -> None:
     device = resolve_device(args.device)
     probes = peak(device)
     best = max(probes.values())
-    grid = work(protocol.full_grid()) / 1e9
+    runs = protocol.full_grid()
+    grid = work(runs) / 1e9
     ensemble = work([Config(ratio=0.1, epochs=2, seed=s) for s in range(10)]) / 1e9  # benchmarks/ensemble.py's default work
     counts = init_flops(args.n, args.data_dir)
     for name, g in probes.items():
@@ -80,7 +86,7 @@ def main() -> None:
     print(f"peak (best probe):  {best:6.1f} GFLOP/s on {device.type}, {torch.get_num_threads()} threads")
     print(f"ensemble benchmark: {ensemble:.0f} GFLOP, at least {ensemble / best:.1f} s")
     print(f"seed init of C1 + C3 / one epoch, in operations: {counts['init_gflop']:.1f} / {counts['epoch_gflop']:.1f} GFLOP")
-    print(f"whole grid ({len(protocol.full_grid())} runs): {grid / 1e6:.2f} PFLOP; 3 hours need {grid / 3 / 3600:.0f} GFLOP/s")
+    print(f"whole grid ({len(runs)} runs): {grid / 1e6:.2f} PFLOP; 3 hours need {grid / 3 / 3600:.0f} GFLOP/s")
     results = {"probes_gflops": probes, "peak_gflops": best, "grid_gflop": grid, "ensemble_gflop": ensemble, **counts,
                "grid_floor_h": grid / best / 3600}  # fmt: skip
     save("roofline", args, results, device)
