@@ -4,6 +4,7 @@ import pytest
 import torch
 from conftest import learnable
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
 from seedinit import LeNet5, msra_init_, seed_init_
 
@@ -38,6 +39,15 @@ def test_seed_init_sets_every_filter_from_candidates_and_reports():
     # delta = 1: the filters are the unit-norm, non-negative seed filters themselves
     assert torch.allclose(model.c1.weight.flatten(1).norm(dim=1), torch.ones(20))
     assert (model.c1.weight >= 0).all()
+
+
+def test_seed_init_runs_each_layer_once_and_stops_there():
+    """Its arithmetic is one pass to C1 and one to C3 over the images (batched): no layer after the one being seeded runs."""
+    c1, c3 = 20 * 49 * 22 * 22, 50 * 500 * 7 * 7  # multiply-adds per MNIST image
+    model = msra_init_(LeNet5(), torch.Generator().manual_seed(0))
+    with FlopCounterMode(display=False) as count:
+        seed_init_(model, images(40), delta=0.5, **ALGO, batch_size=16, generator=torch.Generator().manual_seed(0))
+    assert count.get_total_flops() == 40 * 2 * (c1 + (c1 + c3))
 
 
 def test_fewer_candidates_than_filters_keep_their_random_init():
