@@ -54,18 +54,15 @@ def best_window(seed: Tensor, kernel_size: int) -> tuple[Tensor, Tensor]:
 
     Returns the windows ``(N, C, s, s)`` and their energies ``(N,)``.
     """
-    n, c, h, w = seed.shape
+    n, _, h, w = seed.shape
     s = kernel_size
     # images as channels of one channels-last map, as in ``suppress``: the fast pooling path on the CPU
     per_place = seed.square().sum(1).view(1, n, h, w).contiguous(memory_format=torch.channels_last)
     energy = F.avg_pool2d(per_place, s, stride=1).view(n, -1) * (s * s)
     best, flat = energy.max(dim=1)
     out_w = w - s + 1
-    rows = (flat // out_w)[:, None] + torch.arange(s, device=seed.device)
-    cols = (flat % out_w)[:, None] + torch.arange(s, device=seed.device)
-    idx_n = torch.arange(n, device=seed.device)[:, None, None, None]
-    idx_c = torch.arange(c, device=seed.device)[None, :, None, None]
-    windows = seed[idx_n, idx_c, rows[:, None, :, None], cols[:, None, None, :]]
+    every_window = seed.unfold(2, s, 1).unfold(3, s, 1)  # (N, C, H', W', s, s), a view: only the chosen ones are copied
+    windows = every_window[torch.arange(n, device=seed.device), :, flat // out_w, flat % out_w].contiguous()
     return windows, best
 
 
