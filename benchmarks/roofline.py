@@ -2,8 +2,7 @@
 
 Measures the fastest of a few large, cache-friendly convolutions and a matrix product
 (the most this machine's kernels deliver) and counts, with ``seedinit.cost``, the
-operations of the whole protocol's grid, of the ensemble benchmark's work and of seed
-initialization against one epoch. No schedule beats work / peak. Ends with
+operations of the whole protocol's grid and of seed initialization against one epoch. No schedule beats work / peak. Ends with
 ``grid floor: <hours> h`` (the whole grid at the peak rate).
 
     python benchmarks/roofline.py [--n 6000] [--data-dir data] [--device auto]
@@ -79,15 +78,13 @@ def main() -> None:
     best = max(probes.values())
     runs = protocol.full_grid()
     grid = work(runs) / 1e9
-    ensemble = work([Config(ratio=0.1, epochs=2, seed=s) for s in range(10)]) / 1e9  # benchmarks/ensemble.py's default work
     counts = init_flops(args.n, args.data_dir)
     for name, g in probes.items():
         print(f"{name:18s} {g:6.1f} GFLOP/s")
     print(f"peak (best probe):  {best:6.1f} GFLOP/s on {device.type}, {torch.get_num_threads()} threads")
-    print(f"ensemble benchmark: {ensemble:.0f} GFLOP, at least {ensemble / best:.1f} s")
     print(f"seed init of C1 + C3 / one epoch, in operations: {counts['init_gflop']:.1f} / {counts['epoch_gflop']:.1f} GFLOP")
     print(f"whole grid ({len(runs)} runs): {grid / 1e6:.2f} PFLOP; 3 hours need {grid / 3 / 3600:.0f} GFLOP/s")
-    results = {"probes_gflops": probes, "peak_gflops": best, "grid_gflop": grid, "ensemble_gflop": ensemble, **counts,
+    results = {"probes_gflops": probes, "peak_gflops": best, "grid_gflop": grid, **counts,
                "grid_floor_h": grid / best / 3600}  # fmt: skip
     save("roofline", args, results, device)
     print(f"grid floor: {grid / best / 3600:.2f} h")
