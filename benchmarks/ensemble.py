@@ -13,9 +13,7 @@ import time
 import torch
 from _record import save
 
-from seedinit import Config, load_dataset
-from seedinit.ensemble import run_ensemble
-from seedinit.experiment import run
+from seedinit import Config, load_dataset, run, run_together
 from seedinit.training import resolve_device
 
 
@@ -31,9 +29,9 @@ def main() -> None:
     data = load_dataset("mnist", args.data_dir)
     configs = [Config(ratio=args.ratio, init=args.init, epochs=args.epochs, seed=s, device=args.device) for s in range(args.seeds)]
     warm = [c.replace(epochs=1) for c in configs[:2]]  # start-up (CUDA context, cuDNN plans) outside the timings
-    run_ensemble(warm, data), run(warm[0], data)
+    run_together(warm, data), run(warm[0], data)
     t0 = time.perf_counter()
-    together = run_ensemble(configs, data)
+    together = run_together(configs, data)
     t_ens = time.perf_counter() - t0
     t0 = time.perf_counter()
     alone = [run(c, data) for c in configs]

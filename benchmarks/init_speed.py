@@ -18,8 +18,9 @@ import torch
 from _record import save
 
 from seedinit import Config, load_dataset
+from seedinit.config import generator
 from seedinit.data import to_float
-from seedinit.experiment import build_model, generator
+from seedinit.experiment import build_model
 from seedinit.inits import conv_layers, layer_io, seed_init_
 from seedinit.training import train
 

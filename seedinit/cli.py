@@ -11,12 +11,11 @@ import dataclasses
 import os
 import sys
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .config import Config, ConfigError
 from .data import DataError
-from .protocol import DATASETS, RATIOS
+from .protocol import PAPER_DATASETS, RATIOS
 from .records import RecordError
 
 EXIT_USAGE, EXIT_DATA = 2, 1
@@ -52,12 +51,11 @@ def _add_sweep_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="runs", help="folder for the records (default: runs)")
     p.add_argument(
         "--executor",
-        choices=("process", "thread", "dask"),
+        choices=("process", "dask"),
         default="process",
-        help="process: a local pool, each worker with its share of the cores (default; benchmarks/executor.py compares it with "
-        "one process, see the book's performance page); thread: one process using every core; dask: dask.distributed",
+        help="process: a local pool, each worker with its share of the cores (default); dask: dask.distributed",
     )
-    p.add_argument("--workers", type=int, default=None, help="parallel tasks (default: 1 for thread, one per core otherwise)")
+    p.add_argument("--workers", type=int, default=None, help="parallel tasks (default: one per core)")
     p.add_argument("--scheduler", default=None, help="dask scheduler address (default: a LocalCluster on this machine)")
     p.add_argument(
         "--ensemble",
@@ -83,7 +81,7 @@ def parser() -> argparse.ArgumentParser:
     _add_sweep_flags(sw)
 
     rep = sub.add_parser("reproduce", help="the paper's experiments: delta chosen on validation, then Table-2 arms (seedinit.protocol)")
-    rep.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS, help="default: all three")
+    rep.add_argument("--datasets", nargs="+", default=list(PAPER_DATASETS), choices=PAPER_DATASETS, help="default: all three")
     rep.add_argument("--ratios", type=float, nargs="+", default=list(RATIOS), help="default: 0.01 0.05 0.1")
     rep.add_argument("--no-studies", dest="studies", action="store_false", help="skip the interpretation, sensitivity and schedule studies")
     stages = "1: delta grid, interpretation and sensitivity studies; 2: Table-2 arms and the schedule study"
@@ -126,7 +124,7 @@ def _sweeper(args: argparse.Namespace) -> Callable[[list[Config]], None]:
     from .sweep import pending, run_sweep
 
     ensemble = torch.cuda.is_available() if args.ensemble is None else args.ensemble
-    workers = args.workers or (1 if args.executor == "thread" else os.cpu_count() or 1)
+    workers = (os.cpu_count() or 1) if args.workers is None else args.workers
     if workers < 1:
         raise ConfigError(f"--workers={workers} is not allowed; it must be a whole number >= 1")
 
@@ -145,9 +143,6 @@ def _sweeper(args: argparse.Namespace) -> Callable[[list[Config]], None]:
                     run_sweep(todo, args.out, args.data_dir, client.get_executor(), workers, ensemble, done)
                 if cluster is not None:
                     cluster.close()
-            elif args.executor == "thread":
-                with ThreadPoolExecutor(workers) as pool:
-                    run_sweep(todo, args.out, args.data_dir, pool, workers, ensemble, done)
             else:
                 run_sweep(todo, args.out, args.data_dir, None, workers, ensemble, done)
 
@@ -173,15 +168,15 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def cmd_filters(args: argparse.Namespace) -> int:
-    from .data import load_dataset
-    from .experiment import build_model, split
+    from .data import load_dataset, split_indices, to_float
+    from .experiment import build_model
     from .plots import plot_filters
     from .training import resolve_device
 
     cfg = _config(args)
     data = load_dataset(cfg.dataset, args.data_dir, grayscale=cfg.grayscale, download=args.download)
-    s = split(cfg, data, resolve_device(cfg.device))
-    model, reports = build_model(cfg, s.x_train, data.num_classes)
+    train_idx, _ = split_indices(cfg, data.y_train)
+    model, reports = build_model(cfg, to_float(data.x_train[train_idx].to(resolve_device(cfg.device))), data.num_classes)
     what = f"seed filters, delta={cfg.delta:g}" if cfg.init == "seed" else "MSRA"
     fig = plot_filters(model, title=f"{cfg.dataset}, r={cfg.ratio:g}: {what}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

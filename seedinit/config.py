@@ -1,7 +1,9 @@
 """One configuration object for the CLI, the notebooks' papermill parameters and the records.
 
-Every value is checked where it enters (``Config.from_dict``), and a bad one raises
-``ConfigError`` naming the value, what is allowed and where it came from.
+``SeedOptions`` holds Algorithm 1's settings (what ``seed_init_`` takes); ``Config`` adds
+data, model, training and scoring. Every field carries its help text and its rule, and
+one function, ``validate``, checks them all: a bad value raises ``ConfigError`` naming
+the value, what is allowed and where it came from.
 """
 
 from __future__ import annotations
@@ -10,56 +12,122 @@ import dataclasses
 import hashlib
 import json
 import math
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-DATASETS = ("mnist", "fashion_mnist", "kmnist", "cifar10", "cifar100")
+import numpy as np
+import torch
+
+DATASETS = ("mnist", "fashion_mnist", "kmnist", "cifar10", "cifar100")  # what load_dataset knows
 INITS = ("msra", "seed")
 DEVICES = ("auto", "cpu", "cuda")
+ROLES = "user, delta-grid, table2 or study:<name>"
 
 
 class ConfigError(ValueError):
     """A configuration value is out of range or of the wrong kind."""
 
 
-def _opt(default: Any, help: str, choices: tuple | None = None) -> Any:
-    """A dataclass field carrying its CLI help text and allowed values."""
-    return field(default=default, metadata={"help": help, "choices": choices})
+Rule = tuple[Callable[[Any], bool], str]
+
+
+def _real(ok: Callable[[float], bool], text: str) -> Rule:
+    return (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and ok(v)), text
+
+
+def _whole(lo: int) -> Rule:
+    return (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= lo), f"a whole number >= {lo}"
+
+
+BOOL: Rule = (lambda v: isinstance(v, bool)), "true or false"
+UNIT: Rule = _real(lambda v: 0 <= v <= 1, "a number in [0, 1]")
+NONNEG: Rule = _real(lambda v: v >= 0, "a number >= 0")
+FRACTION: Rule = _real(lambda v: 0 < v <= 1, "a number in (0, 1]")
+WIDTHS: Rule = (lambda v: isinstance(v, tuple) and all(_whole(1)[0](h) for h in v)), "a list of whole numbers >= 1 (may be empty)"
+ROLE: Rule = (lambda v: isinstance(v, str) and re.fullmatch(r"user|delta-grid|table2|study:[\w-]+", v) is not None), ROLES
+
+
+def _opt(default: Any, help: str, choices: tuple | None = None, rule: Rule | None = None) -> Any:
+    """A dataclass field carrying its CLI help text and what is allowed."""
+    return field(default=default, metadata={"help": help, "choices": choices, "rule": rule})
+
+
+def validate(obj: Any, source: str) -> None:
+    """Check every field of a ``SeedOptions`` or ``Config`` by its rule; raise ConfigError on the first bad one."""
+    for f in dataclasses.fields(obj):
+        value, choices, rule = getattr(obj, f.name), f.metadata["choices"], f.metadata["rule"]
+        if choices and value not in choices:
+            _fail(source, f.name, value, "one of " + ", ".join(map(str, choices)))
+        if rule and not rule[0](value):
+            _fail(source, f.name, value, rule[1])
+    if obj.theta_mode == "relative" and obj.theta > 1:
+        _fail(source, "theta", obj.theta, "in [0, 1] when theta_mode is relative")
+    if getattr(obj, "stop", "fixed") == "converged" and obj.epochs < 2 * obj.patience + obj.score_epochs:
+        _fail(
+            source,
+            "epochs",
+            obj.epochs,
+            f"at least 2*patience + score_epochs = {2 * obj.patience + obj.score_epochs} when stop is converged",
+        )
+
+
+def _fail(source: str, name: str, value: Any, allowed: str) -> None:
+    raise ConfigError(f"{source}: {name}={value!r} is not allowed; {name} must be {allowed}")
 
 
 @dataclass(frozen=True)
-class Config:
-    """One training run: data, model, initialization, training and scoring.
+class SeedOptions:
+    """Algorithm 1's settings: the paper's reading by default, each ambiguity a documented choice."""
+
+    delta: float = _opt(0.5, "filter mixing ratio: (1-delta)*random + delta*seed filter", rule=UNIT)
+    theta: float = _opt(0.8, "learning threshold: activation level above which a place counts as represented", rule=NONNEG)
+    theta_mode: str = _opt("relative", "theta is absolute, or relative to each image's peak activation", ("absolute", "relative"))
+    epsilon: float = _opt(0.5, "inhibition strength: seed = ReLU(prev - epsilon*max(prev))", rule=NONNEG)
+    radius: int = _opt(2, "tolerance radius r_t of the suppression square, in pixels of the output map", rule=_whole(0))
+    random: str = _opt("normal", "random part g_r: N(0, 1) as the paper, or He-scaled with g_x matched", ("normal", "he"))
+    selection: str = _opt("topk", "keep the top-k candidates by score, or skip near-duplicates", ("topk", "diverse"))
+    max_cosine: float = _opt(
+        0.9, "selection=diverse: skip a candidate this close (cosine) to a kept one", rule=_real(lambda v: abs(v) <= 1, "in [-1, 1]")
+    )
+    act_map: str = _opt("max", "activation map over output channels", ("max", "mean"))
+    gate: str = _opt("activation", "multiply seed by the suppressed activation (paper) or by its support", ("activation", "mask"))
+    zero_mean: bool = _opt(False, "subtract each seed filter's mean before mixing (our variant, not the paper's)", rule=BOOL)
+
+    def __post_init__(self) -> None:
+        validate(self, type(self).__name__)  # Config's too
+
+
+SEED_FIELDS = tuple(f.name for f in dataclasses.fields(SeedOptions))
+
+
+@dataclass(frozen=True)
+class Config(SeedOptions):
+    """One training run: data, model, initialization (``SeedOptions`` when ``init="seed"``), training and scoring.
 
     ``seed`` is the RNG seed (subset, init, shuffling); ``init="seed"`` selects the
     paper's seed-filter initialization. The two are unrelated.
     """
 
     dataset: str = _opt("mnist", "dataset name", DATASETS)
-    ratio: float = _opt(0.1, "fraction of the training set kept, stratified by class, in (0, 1]")
-    grayscale: bool = _opt(True, "convert colour images to ITU-R 601-2 luma (the paper's 1x32x32)")
+    ratio: float = _opt(0.1, "fraction of the training set kept, stratified by class", rule=FRACTION)
+    grayscale: bool = _opt(True, "convert colour images to ITU-R 601-2 luma (the paper's 1x32x32)", rule=BOOL)
     init: str = _opt("msra", "conv-filter initialization: MSRA (He) or the paper's seed filters", INITS)
-    delta: float = _opt(0.5, "filter mixing ratio: (1-delta)*random + delta*seed filter, in [0, 1]")
-    theta: float = _opt(0.8, "learning threshold: activation level above which a place counts as represented")
-    theta_mode: str = _opt("relative", "theta is absolute, or relative to each image's peak activation", ("absolute", "relative"))
-    epsilon: float = _opt(0.5, "inhibition strength: seed = ReLU(prev - epsilon*max(prev))")
-    radius: int = _opt(2, "tolerance radius r_t of the suppression square, in pixels of the output map")
-    random: str = _opt("normal", "random part g_r: N(0, 1) as the paper, or He-scaled with g_x matched", ("normal", "he"))
-    selection: str = _opt("topk", "keep the top-k candidates by score, or skip near-duplicates", ("topk", "diverse"))
-    act_map: str = _opt("max", "activation map over output channels", ("max", "mean"))
-    gate: str = _opt("activation", "multiply seed by the suppressed activation (paper) or by its support", ("activation", "mask"))
-    zero_mean: bool = _opt(False, "subtract each seed filter's mean before mixing (our variant, not the paper's)")
-    hidden: tuple[int, ...] = _opt((120, 84), "classifier hidden widths (LeNet-5: 120 84; Caffe's LeNet: 500)")
-    epochs: int = _opt(30, "training epochs")
-    batch_size: int = _opt(128, "minibatch size")
-    lr: float = _opt(1e-3, "Adam learning rate")
-    window: float = _opt(0.5, "Q3/4 window: the last fraction of epochs counted as post-convergence, in (0, 1]")
-    val_fraction: float = _opt(0.0, "fraction of the training subset held out for validation (delta selection), in [0, 1)")
-    seed: int = _opt(0, "RNG seed for the subset, the initialization and the shuffling")
+    hidden: tuple[int, ...] = _opt((120, 84), "classifier hidden widths (LeNet-5: 120 84; Caffe's LeNet: 500)", rule=WIDTHS)
+    epochs: int = _opt(30, "training epochs; with stop=converged, the most a run may train", rule=_whole(1))
+    batch_size: int = _opt(128, "minibatch size", rule=_whole(1))
+    lr: float = _opt(1e-3, "Adam learning rate", rule=_real(lambda v: v > 0, "a number > 0"))
+    stop: str = _opt("fixed", "train all epochs and score the last window of them, or stop once the loss converged", ("fixed", "converged"))
+    window: float = _opt(0.5, "stop=fixed: Q3/4 over this last fraction of the epochs", rule=FRACTION)
+    patience: int = _opt(20, "stop=converged: P, the epochs whose best loss is compared with the best before them", rule=_whole(1))
+    rtol: float = _opt(0.01, "stop=converged: converged once the last P epochs improve the best loss by < rtol*best+atol", rule=NONNEG)
+    atol: float = _opt(1e-3, "stop=converged: the absolute part of that tolerance", rule=NONNEG)
+    score_epochs: int = _opt(20, "stop=converged: W, the epochs after convergence whose test accuracy gives Q3/4", rule=_whole(1))
+    val_fraction: float = _opt(0.0, "share of the training subset held out for validation", rule=_real(lambda v: 0 <= v < 1, "in [0, 1)"))
+    seed: int = _opt(0, "RNG seed for the subset, the initialization and the shuffling", rule=_whole(0))
     device: str = _opt("auto", "where to train", DEVICES)
-
-    def __post_init__(self) -> None:
-        validate(self, source="Config")
+    role: str = _opt("user", "what the run is for, read by the analysis", rule=ROLE)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], source: str = "arguments") -> Config:
@@ -72,7 +140,7 @@ class Config:
         try:
             return cls(**kwargs)
         except ConfigError as err:
-            raise ConfigError(str(err).replace("Config:", f"{source}:", 1)) from None
+            raise ConfigError(str(err).replace(f"{cls.__name__}:", f"{source}:", 1)) from None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values (tuples become lists)."""
@@ -82,70 +150,40 @@ class Config:
         return dataclasses.replace(self, **changes)
 
     def key(self) -> str:
-        """A short stable hash of every setting that changes results (``device`` excluded)."""
-        d = self.to_dict()
-        d.pop("device")
+        """A short stable hash of every setting that changes results (not ``device`` nor ``role``).
+
+        Settings added after the first records were written count only when they differ
+        from their default, so older records keep their names.
+        """
+        d = {k: v for k, v in self.to_dict().items() if k not in ("device", "role")}
+        for name in LATER:
+            if d[name] == DEFAULTS[name]:
+                del d[name]
         if self.init == "msra":  # seed-filter settings do not touch an MSRA run
-            for name in SEED_ONLY:
-                d.pop(name)
+            for name in SEED_FIELDS:
+                d.pop(name, None)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]
 
-    def training(self) -> Config:
-        """The settings that shape training, with the initialization ones reset: runs that share it can train as one ensemble."""
-        return self.replace(**{name: DEFAULTS[name] for name in INIT_FIELDS})
+    def group_key(self) -> tuple:
+        """The data and training settings: runs with equal group keys can train together as one ensemble."""
+        return tuple(v for k, v in dataclasses.asdict(self).items() if k not in ("init", "seed", "role", *SEED_FIELDS))
 
     def run_name(self) -> str:
         """A readable, unique file stem for this run's record."""
         d = f"-d{self.delta:g}" if self.init == "seed" else ""
         return f"{self.dataset}-r{self.ratio:g}-{self.init}{d}-s{self.seed}-{self.key()}"
 
+    def seed_options(self) -> SeedOptions:
+        """The Algorithm 1 settings of this run."""
+        return SeedOptions(**{name: getattr(self, name) for name in SEED_FIELDS})
 
-SEED_ONLY = ("delta", "theta", "theta_mode", "epsilon", "radius", "random", "selection", "act_map", "gate", "zero_mean")
-INIT_FIELDS = ("init", "seed", *SEED_ONLY)  # what may differ between the members of one ensemble
+
+LATER = ("max_cosine", "stop", "patience", "rtol", "atol", "score_epochs")
 DEFAULTS = {f.name: f.default for f in dataclasses.fields(Config)}
 
 
-def _fail(source: str, name: str, value: Any, allowed: str) -> None:
-    raise ConfigError(f"{source}: {name}={value!r} is not allowed; {name} must be {allowed}")
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_real(v: Any) -> bool:
-    return (isinstance(v, (int, float)) and not isinstance(v, bool)) and math.isfinite(v)
-
-
-def validate(cfg: Config, source: str) -> None:
-    """Check every value; raise ConfigError on the first bad one."""
-    for f in dataclasses.fields(cfg):
-        choices = f.metadata.get("choices")
-        value = getattr(cfg, f.name)
-        if choices and value not in choices:
-            _fail(source, f.name, value, "one of " + ", ".join(choices))
-    for name in ("grayscale", "zero_mean"):
-        if not isinstance(getattr(cfg, name), bool):
-            _fail(source, name, getattr(cfg, name), "true or false")
-    ranges = {
-        "ratio": (lambda v: 0 < v <= 1, "a number in (0, 1]"),
-        "delta": (lambda v: 0 <= v <= 1, "a number in [0, 1]"),
-        "theta": (lambda v: v >= 0, "a number >= 0"),
-        "epsilon": (lambda v: v >= 0, "a number >= 0"),
-        "lr": (lambda v: v > 0, "a number > 0"),
-        "window": (lambda v: 0 < v <= 1, "a number in (0, 1]"),
-        "val_fraction": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
-    }
-    for name, (ok, allowed) in ranges.items():
-        v = getattr(cfg, name)
-        if not _is_real(v) or not ok(v):
-            _fail(source, name, v, allowed)
-    if cfg.theta_mode == "relative" and cfg.theta > 1:
-        _fail(source, "theta", cfg.theta, "in [0, 1] when theta_mode is relative")
-    ints = {"radius": 0, "seed": 0, "epochs": 1, "batch_size": 1}
-    for name, low in ints.items():
-        v = getattr(cfg, name)
-        if not _is_int(v) or v < low:
-            _fail(source, name, v, f"a whole number >= {low}")
-    if not isinstance(cfg.hidden, tuple) or not all(_is_int(h) and h >= 1 for h in cfg.hidden):
-        _fail(source, "hidden", cfg.hidden, "a list of whole numbers >= 1 (may be empty)")
+def generator(seed: int, stream: str) -> torch.Generator:
+    """An independent CPU generator per purpose (``subset``, ``init``, ``order``, ...), all fixed by the RNG ``seed``."""
+    salt = int.from_bytes(stream.encode(), "little") % (2**32)
+    state = np.random.SeedSequence([seed, salt]).generate_state(2, dtype=np.uint32)
+    return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .config import DATASETS
+from .config import DATASETS, Config, generator
 
 
 class DataError(RuntimeError):
@@ -223,6 +223,13 @@ def stratified_subset(labels: Tensor, ratio: float, generator: torch.Generator |
         n = max(1, round(ratio * len(idx)))
         picks.append(idx[torch.randperm(len(idx), generator=generator)[:n]])
     return torch.sort(torch.cat(picks)).values
+
+
+def split_indices(config: Config, labels: Tensor) -> tuple[Tensor, Tensor]:
+    """A run's (training, validation) indices into the training set: its stratified ``ratio`` for its RNG seed
+    (the same subset for every init), less a stratified ``val_fraction`` of it held out."""
+    g = generator(config.seed, "subset")
+    return split_validation(stratified_subset(labels, config.ratio, g), labels, config.val_fraction, g)
 
 
 def split_validation(indices: Tensor, labels: Tensor, fraction: float, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -12,6 +11,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .algorithm import TopK, mix, seed_filters, select_diverse
+from .config import SEED_FIELDS, ConfigError, SeedOptions
 
 
 def msra_init_(model: nn.Module, generator: torch.Generator | None = None) -> nn.Module:
@@ -37,28 +37,6 @@ class LayerReport:
     seeded: int  # filters set from a seed filter; the rest keep their random init
     scores: list[float] = field(default_factory=list)  # scores of the kept candidates
     seconds: float = 0.0
-
-
-_CHOICES = {"theta_mode": ("absolute", "relative"), "act_map": ("max", "mean"), "gate": ("activation", "mask"),
-            "random": ("normal", "he"), "selection": ("topk", "diverse")}  # fmt: skip
-_RANGES = {"delta": (0, 1), "theta": (0, math.inf), "epsilon": (0, math.inf), "max_cosine": (-1, 1)}
-
-
-def _check_args(**kw: object) -> None:
-    """The keyword arguments of seed_init_, with the same rules as Config."""
-    for name, allowed in _CHOICES.items():
-        if kw[name] not in allowed:
-            raise ValueError(f"seed_init_: {name}={kw[name]!r} must be one of {', '.join(allowed)}")
-    for name, (lo, hi) in _RANGES.items():
-        v = kw[name]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
-            raise ValueError(f"seed_init_: {name}={v!r} must be a number in [{lo}, {hi}]")
-    for name, lo in (("radius", 0), ("batch_size", 1)):
-        v = kw[name]
-        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-            raise ValueError(f"seed_init_: {name}={v!r} must be a whole number >= {lo}")
-    if kw["theta_mode"] == "relative" and kw["theta"] > 1:
-        raise ValueError(f"seed_init_: theta={kw['theta']!r} must be in [0, 1] when theta_mode is relative")
 
 
 class _Stop(Exception):
@@ -112,34 +90,28 @@ def _candidates(model: nn.Module, conv: nn.Conv2d, images: Tensor, batch_size: i
 def seed_init_(
     model: nn.Module,
     images: Tensor,
+    options: SeedOptions | None = None,
+    /,
     *,
-    delta: float,
-    theta: float,
-    epsilon: float,
-    radius: int,
     layers: Sequence[str] | None = None,
-    theta_mode: str = "absolute",
-    act_map: str = "max",
-    gate: str = "activation",
-    random: str = "normal",
-    selection: str = "topk",
-    max_cosine: float = 0.9,
-    zero_mean: bool = False,
     batch_size: int = 256,
     generator: torch.Generator | None = None,
+    **settings: object,
 ) -> list[LayerReport]:
     """Initialize the model's conv filters from data with Algorithm 1, in place; one report per layer.
 
-    Layers (all ``nn.Conv2d`` by default, or those named in ``layers``) are done in
-    forward order, so a layer sees the new weights of the layers before it. Each
-    layer's activations come from its current weights (call ``msra_init_`` first).
-    Its ``out_channels`` filters become ``(1-delta) g_r + delta g_x`` from the best
-    candidates over all ``images`` (the model's float input, streamed in batches); if
-    fewer candidates exist, the remaining filters keep their current weights. Biases
-    are zeroed. ``zero_mean`` (our variant) removes each g_x's mean before mixing.
+    The settings are ``options`` (a ``SeedOptions``, or a ``Config``), with keyword
+    ``settings`` (``delta=0.3``, ...) taking precedence; defaults are the CLI's. Layers
+    (all ``nn.Conv2d``, or those named in ``layers``) are done in forward order, so a
+    layer sees the new weights of the layers before it; each layer's activations come
+    from its current weights (call ``msra_init_`` first). Its ``out_channels`` filters
+    become ``(1-delta) g_r + delta g_x`` from the best candidates over all ``images``
+    (the model's float input, streamed ``batch_size`` at a time); if fewer candidates
+    exist, the remaining filters keep their current weights. Biases are zeroed.
     """
-    _check_args(delta=delta, theta=theta, epsilon=epsilon, radius=radius, theta_mode=theta_mode, act_map=act_map, gate=gate,
-                random=random, selection=selection, max_cosine=max_cosine, batch_size=batch_size)  # fmt: skip
+    o = _options(options, settings)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigError(f"seed_init_: batch_size={batch_size!r} is not allowed; batch_size must be a whole number >= 1")
     if not torch.is_tensor(images) or images.dim() != 4:
         raise ValueError(
             f"seed_init_: images must be an (N, C, H, W) tensor of model inputs; got {type(images).__name__} {getattr(images, 'shape', '')}"
@@ -152,30 +124,39 @@ def seed_init_(
         convs = [(n, c) for n, c in convs if n in layers]
     for name, conv in convs:
         _check_conv(name, conv)
-    algo = dict(theta=theta, epsilon=epsilon, radius=radius, theta_mode=theta_mode, act_map=act_map, gate=gate)
+    algo = dict(theta=o.theta, epsilon=o.epsilon, radius=o.radius, theta_mode=o.theta_mode, act_map=o.act_map, gate=o.gate)
     was_training = model.training
     model.eval()
     reports = []
     for name, conv in convs:
         t0 = time.perf_counter()
         k = conv.out_channels
-        pool = k if selection == "topk" else 16 * k
-        best = _candidates(model, conv, images, batch_size, pool, **algo)
+        best = _candidates(model, conv, images, batch_size, k if o.selection == "topk" else 16 * k, **algo)
         g_x, scores = best.filters, best.scores
-        if g_x is not None and selection == "diverse":
-            keep = select_diverse(g_x, scores, k, max_cosine)
+        if g_x is not None and o.selection == "diverse":
+            keep = select_diverse(g_x, scores, k, o.max_cosine)
             g_x, scores = g_x[keep], scores[keep]
         n = 0 if g_x is None else g_x.shape[0]
-        if n:
-            if zero_mean:
-                g_x = g_x - g_x.mean(dim=(1, 2, 3), keepdim=True)
-                g_x = g_x / g_x.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
-            with torch.no_grad():
-                conv.weight[:n] = mix(g_x, delta, random, generator).to(conv.weight.device)
-        if conv.bias is not None:
-            with torch.no_grad():
+        with torch.no_grad():
+            if n:
+                if o.zero_mean:  # our variant: the kept g_x share a large positive mean (each is a ReLU output)
+                    g_x = g_x - g_x.mean(dim=(1, 2, 3), keepdim=True)
+                    g_x = g_x / g_x.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
+                conv.weight[:n] = mix(g_x, o.delta, o.random, generator).to(conv.weight.device)
+            if conv.bias is not None:
                 conv.bias.zero_()
-        scores_list = [] if scores is None else scores.tolist()
-        reports.append(LayerReport(name, k, best.seen, n, scores_list, time.perf_counter() - t0))
+        reports.append(LayerReport(name, k, best.seen, n, [] if scores is None else scores.tolist(), time.perf_counter() - t0))
     model.train(was_training)
     return reports
+
+
+def _options(options: SeedOptions | None, settings: dict[str, object]) -> SeedOptions:
+    """``options`` (or the defaults) with ``settings`` applied; ConfigError naming an unknown or bad setting."""
+    unknown = sorted(set(settings) - set(SEED_FIELDS))
+    if unknown:
+        raise ConfigError(f"seed_init_: unknown setting(s) {', '.join(unknown)}; allowed: {', '.join(SEED_FIELDS)}")
+    base = {name: getattr(options, name) for name in SEED_FIELDS} if options is not None else {}
+    try:
+        return SeedOptions(**(base | settings))
+    except ConfigError as err:
+        raise ConfigError(str(err).replace("SeedOptions:", "seed_init_:", 1)) from None

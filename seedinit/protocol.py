@@ -2,12 +2,16 @@
 
 Stage 1, per dataset and ratio: MSRA and the seed filters at every delta of ``DELTAS``,
 trained on the training subset minus a stratified validation part (``VAL_FRACTION``),
-``FEW_SEEDS``; and, at r = ``STUDY_RATIO``, the interpretation and sensitivity studies.
+``FEW_SEEDS``, a fixed number of epochs (``EPOCHS``); and, at r = ``STUDY_RATIO``, the
+interpretation and sensitivity studies, on the same fixed schedule.
 Stage 2: each cell's delta is the one with the best mean validation Q3/4 (never the
 test set); MSRA, the seed filters and the control arm (``random="he"``) at that delta
-train on the whole subset, ``SEEDS`` each, plus delta = 0.3 on MNIST r = 10 %; and, with
-the studies, the schedule study: the CIFAR cells at r = ``STUDY_RATIO``, where the
-protocol's schedule is short, MSRA and the seed filters trained ``LONG`` times as long.
+train on the whole subset, ``SEEDS`` each, plus delta = 0.3 on MNIST r = 10 %, until their
+training loss converges (``Config.stop``, at most ``CAP`` epochs); and, with the studies,
+the schedule study: the CIFAR cells at r = ``STUDY_RATIO``, MSRA and the seed filters
+trained ``LONG`` times the fixed schedule.
+
+Each run's ``Config.role`` says what it is for: ``delta-grid``, ``table2`` or ``study:<name>``.
 """
 
 from __future__ import annotations
@@ -20,11 +24,14 @@ from typing import Any
 
 from .config import Config, ConfigError
 
-DATASETS = ("mnist", "cifar10", "cifar100")
+PAPER_DATASETS = ("mnist", "cifar10", "cifar100")
 RATIOS = (0.01, 0.05, 0.1)
-# fixed before any result; the book's convergence table shows where they fall short (CIFAR at r = 10 %);
-# Q3/4 counts the last half of the epochs (Config.window)
+# the fixed schedule, set before any result; Q3/4 counts the last half of the epochs (Config.window)
 EPOCHS = {0.01: 300, 0.05: 80, 0.1: 40}
+# the convergence protocol: Config's criterion and scoring window, capped at five times the fixed schedule;
+# a run that reaches the cap is recorded as not converged
+UNTIL_CONVERGED: dict[str, Any] = {"stop": "converged"}
+CAP = {ratio: 5 * epochs for ratio, epochs in EPOCHS.items()}
 DELTAS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 VAL_FRACTION = 0.2
 SEEDS = tuple(range(10))
@@ -46,42 +53,48 @@ SCHEDULE_DATASETS = ("cifar10", "cifar100")
 SENSITIVITY = {"theta": (0.5, 0.9), "epsilon": (0.25, 0.75), "radius": (1, 3)}  # one at a time, at delta 0.5
 
 
-def cell(dataset: str, ratio: float, **settings: Any) -> Config:
-    """A run of the protocol's cell (dataset, ratio) with the epochs the protocol sets for that ratio."""
+def cell(dataset: str, ratio: float, role: str, **settings: Any) -> Config:
+    """A run of the protocol's cell (dataset, ratio) for ``role``, on the fixed schedule of that ratio unless ``settings`` say otherwise."""
     if ratio not in EPOCHS:
         raise ConfigError(f"protocol: ratio={ratio!r} is not allowed; the protocol's ratios are {', '.join(map(str, EPOCHS))}")
-    return Config.from_dict({"dataset": dataset, "ratio": ratio, "epochs": EPOCHS[ratio], **settings}, source="protocol")
+    return Config.from_dict({"dataset": dataset, "ratio": ratio, "epochs": EPOCHS[ratio], "role": role, **settings}, source="protocol")
 
 
 def selection_runs(dataset: str, ratio: float) -> list[Config]:
     """Stage 1: the delta grid (and MSRA) with a validation split, to choose delta."""
     arms = [{"init": "msra"}] + [{"init": "seed", "delta": d} for d in DELTAS]
-    return [cell(dataset, ratio, val_fraction=VAL_FRACTION, seed=s, **a) for a in arms for s in FEW_SEEDS]
+    return [cell(dataset, ratio, "delta-grid", val_fraction=VAL_FRACTION, seed=s, **a) for a in arms for s in FEW_SEEDS]
 
 
 def study_runs(dataset: str) -> list[Config]:
-    """Stage 1: readings of Algorithm 1 across delta, and theta/epsilon/r_t one at a time."""
-    runs = [cell(dataset, STUDY_RATIO, init="msra", seed=s) for s in FEW_SEEDS]
+    """Stage 1: readings of Algorithm 1 across delta, and theta/epsilon/r_t one at a time, beside MSRA (fixed schedule)."""
+    runs = [cell(dataset, STUDY_RATIO, "study:interpretation", init="msra", seed=s) for s in FEW_SEEDS]
     for v in VARIANTS.values():
-        runs += [cell(dataset, STUDY_RATIO, init="seed", delta=d, seed=s, **v) for d in STUDY_DELTAS for s in FEW_SEEDS]
+        runs += [
+            cell(dataset, STUDY_RATIO, "study:interpretation", init="seed", delta=d, seed=s, **v) for d in STUDY_DELTAS for s in FEW_SEEDS
+        ]
     for name, values in SENSITIVITY.items():
-        runs += [cell(dataset, STUDY_RATIO, init="seed", delta=0.5, seed=s, **{name: v}) for v in values for s in FEW_SEEDS]
+        runs += [
+            cell(dataset, STUDY_RATIO, "study:sensitivity", init="seed", delta=0.5, seed=s, **{name: v}) for v in values for s in FEW_SEEDS
+        ]
     return runs
 
 
-def main_runs(dataset: str, ratio: float, delta: float) -> list[Config]:
-    """Stage 2: the Table-2 arms at the chosen delta (and the paper's delta = 0.3 case), all seeds."""
-    arms = [{"init": "msra"}, {"init": "seed", "delta": delta}, {"init": "seed", "delta": delta, "random": "he"}]
-    if (dataset, ratio) == ("mnist", 0.1):
-        arms.append({"init": "seed", "delta": PAPER_DELTA})
-    return [cell(dataset, ratio, seed=s, **a) for a in arms for s in SEEDS]
+def main_runs(dataset: str, ratio: float, delta: float, stop: str = "converged") -> list[Config]:
+    """Stage 2: MSRA and the seed filters at the chosen delta (and the paper's delta = 0.3 case), all seeds, trained
+    until converged; ``stop="fixed"``: the fixed schedule, with the control arm (He-scaled random part) too."""
+    arms = [{"init": "msra"}, {"init": "seed", "delta": delta}]
+    arms += [{"init": "seed", "delta": delta, "random": "he"}] if stop == "fixed" else []
+    arms += [{"init": "seed", "delta": PAPER_DELTA}] if (dataset, ratio) == ("mnist", 0.1) else []
+    until = {**UNTIL_CONVERGED, "epochs": CAP[ratio]} if stop == "converged" else {}
+    return [cell(dataset, ratio, "table2", seed=s, **a, **until) for a in arms for s in SEEDS]
 
 
 def schedule_runs(dataset: str, delta: float) -> list[Config]:
     """Stage 2's schedule study: MSRA and the seed filters at the chosen delta, ``LONG`` times the epochs: slow, or worse?"""
     epochs = LONG * EPOCHS[STUDY_RATIO]
     arms = [{"init": "msra"}, {"init": "seed", "delta": delta}]
-    return [cell(dataset, STUDY_RATIO, epochs=epochs, seed=s, **a) for a in arms for s in FEW_SEEDS]
+    return [cell(dataset, STUDY_RATIO, "study:schedule", epochs=epochs, seed=s, **a) for a in arms for s in FEW_SEEDS]
 
 
 def chosen_deltas(records: list[dict]) -> dict[tuple[str, float], float]:
@@ -109,12 +122,6 @@ def stage2_cell(dataset: str, ratio: float, delta: float, studies: bool = True) 
     if studies and dataset in SCHEDULE_DATASETS and ratio == STUDY_RATIO:
         runs += schedule_runs(dataset, delta)
     return runs
-
-
-def full_grid(studies: bool = False) -> list[Config]:
-    """Both stages' runs for every dataset and ratio, stage 2 at a stand-in delta: for counting and pricing the protocol."""
-    runs = stage1_runs(DATASETS, RATIOS, studies)
-    return runs + [c for d in DATASETS for r in RATIOS for c in stage2_cell(d, r, PAPER_DELTA, studies)]
 
 
 def stage2_runs(

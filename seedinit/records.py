@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import subprocess
 import tarfile
 import tempfile
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from . import __version__
 from .config import Config
 
 
@@ -27,13 +28,13 @@ def record_path(out: str | os.PathLike, config: Config) -> Path:
 
 
 def write_record(path: str | os.PathLike, record: dict[str, Any]) -> Path:
-    """Write ``record`` as JSON atomically (temporary file, then rename): never a half-written file."""
+    """Write ``record`` as strict JSON (non-finite numbers become null) atomically: never a half-written file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as f:
-            json.dump(record, f, indent=1, allow_nan=True)
+            json.dump(_finite(record), f, indent=1, allow_nan=False)
             f.write("\n")
             f.flush()
             os.fsync(f.fileno())
@@ -42,6 +43,15 @@ def write_record(path: str | os.PathLike, record: dict[str, Any]) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or infinity replaced by None, for strict JSON parsers."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    return [_finite(v) for v in value] if isinstance(value, (list, tuple)) else value
 
 
 def read_record(path: str | os.PathLike) -> dict[str, Any]:
@@ -97,7 +107,7 @@ def provenance(device: torch.device) -> dict[str, Any]:
     return {
         "git_commit": commit,
         "git_dirty": None if status is None else bool(status),
-        "seedinit": __version__,
+        "seedinit": version("seedinit"),
         "python": platform.python_version(),
         "torch": torch.__version__,
         "torchvision": torchvision.__version__,

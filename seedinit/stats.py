@@ -1,4 +1,4 @@
-"""The paper's score (Q3/4) and the statistics that compare two initializations."""
+"""When a run has converged, the paper's score (Q3/4) over the epochs after it, and when a run has diverged."""
 
 from __future__ import annotations
 
@@ -7,14 +7,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
+DIVERGED_FACTOR, DIVERGED_EPOCHS = 10, 3  # loss above 10 x ln(classes), a uniform guess's loss, for 3 epochs in a row
+
 
 def window_start(epochs: int, window: float = 0.5) -> int:
-    """The first epoch (counted from 1) of the Q3/4 window: the last ``window`` fraction of ``epochs``, at least one."""
+    """stop=fixed: the first epoch (counted from 1) of the Q3/4 window, the last ``window`` fraction of ``epochs`` (at least one)."""
     return epochs - max(1, math.ceil(window * epochs)) + 1
 
 
 def evaluated(epoch: int, epochs: int, window: float = 0.5, points: int = 10) -> bool:
-    """Whether accuracy is measured after ``epoch``: every epoch of the Q3/4 window (the last included), ~``points`` before it.
+    """stop=fixed: whether accuracy is measured after ``epoch``: every epoch of the Q3/4 window, ~``points`` before it.
 
     Evaluating 10000 test images dominates the cost of small-r runs, and only the
     window's epochs enter Q3/4.
@@ -23,21 +25,36 @@ def evaluated(epoch: int, epochs: int, window: float = 0.5, points: int = 10) ->
     return epoch >= start or epoch == 1 or epoch % max(1, start // points) == 0
 
 
-def q34(history: Sequence[dict], window: float = 0.5, epochs: int | None = None, key: str = "test_acc") -> float:
-    """75th percentile of ``key`` over the post-convergence window: the last ``window`` fraction of epochs.
+def converged(losses: Sequence[float], patience: int, rtol: float, atol: float) -> bool:
+    """The convergence criterion on the training losses so far, one per epoch: the best of the last ``patience``
+    epochs improves on the best of all epochs before them by less than ``rtol * that best + atol``."""
+    if len(losses) < 2 * patience:
+        return False
+    before, recent = min(losses[:-patience]), min(losses[-patience:])
+    return before - recent < rtol * before + atol
 
-    ``epochs`` is the planned length; a run that diverged early keeps its last value
-    for the missing epochs (its weights are non-finite and stay so).
+
+def converged_at(losses: Sequence[float], patience: int, rtol: float, atol: float) -> int | None:
+    """The first epoch at which ``converged`` holds, or None: the criterion applied after the fact to any history."""
+    return next((e for e in range(2 * patience, len(losses) + 1) if converged(losses[:e], patience, rtol, atol)), None)
+
+
+def diverged(losses: Sequence[float], classes: int) -> bool:
+    """A non-finite training loss, or one above ``DIVERGED_FACTOR`` x ln(classes) for ``DIVERGED_EPOCHS`` epochs in a row."""
+    high = DIVERGED_FACTOR * math.log(max(classes, 2))
+    tail = losses[-DIVERGED_EPOCHS:]
+    return any(not math.isfinite(x) for x in losses) or (len(tail) == DIVERGED_EPOCHS and min(tail) > high)
+
+
+def q34(history: Sequence[dict], start: int, end: int, key: str = "test_acc") -> float:
+    """75th percentile of ``key`` over epochs ``start``..``end``, the scoring window.
+
+    A run that stopped early (it diverged) keeps its last measured value for the
+    epochs it did not train: its weights are broken and stay so.
     """
-    values = {h["epoch"]: h[key] for h in history if key in h}
+    values = {h["epoch"]: h[key] for h in history if h.get(key) is not None}
     if not values:
         raise ValueError(f"q34: the history has no {key}")
     last = max(values)
-    n = max(epochs or last, last)
-    scored = [values[e] if e <= last else values[last] for e in range(window_start(n, window), n + 1)]
-    return float(np.percentile(scored, 75))
-
-
-def diverged(history: Sequence[dict]) -> bool:
-    """True when the training loss became NaN or infinite."""
-    return any(not math.isfinite(h["train_loss"]) for h in history)
+    scored = [values[last] if e > last else values.get(e, math.nan) for e in range(start, end + 1)]
+    return float(np.nanpercentile(scored, 75))

@@ -70,12 +70,12 @@ def pending(configs: Iterable[Config], out: str | os.PathLike) -> list[Config]:
 
 
 def tasks(configs: list[Config], ensemble: bool = False) -> list[list[Config]]:
-    """One task per run, or with ``ensemble`` one per set of runs sharing ``Config.training()``."""
+    """One task per run, or with ``ensemble`` one per set of runs sharing ``Config.group_key``."""
     if not ensemble:
         return [[cfg] for cfg in configs]
-    groups: dict[Config, list[Config]] = {}
+    groups: dict[tuple, list[Config]] = {}
     for cfg in configs:
-        groups.setdefault(cfg.training(), []).append(cfg)
+        groups.setdefault(cfg.group_key(), []).append(cfg)
     return list(groups.values())
 
 
@@ -85,20 +85,17 @@ def _dataset(name: str, data_dir: str, grayscale: bool) -> Dataset:
     return load_dataset(name, data_dir, grayscale=grayscale)
 
 
-def run_task(configs: list[Config], data_dir: str, out: str, ensemble: bool, threads: int) -> list[str]:
-    """Train one group (in a worker) and write each record as soon as it exists."""
+def run_task(configs: list[Config], data_dir: str, out: str, threads: int) -> list[str]:
+    """Train one task, one run or an ensemble (in a worker), and write its records as soon as they exist."""
     import torch
 
-    from .ensemble import run_ensemble
-    from .experiment import run
+    from .experiment import run_together
 
     torch.set_num_threads(threads)  # workers split the cores: oversubscription costs ~10x
     cfg = configs[0]
     data = _dataset(cfg.dataset, data_dir, cfg.grayscale)
     try:
-        if ensemble and len(configs) > 1:
-            return [str(write_record(record_path(out, c), r)) for c, r in zip(configs, run_ensemble(configs, data))]
-        return [str(write_record(record_path(out, c), run(c, data))) for c in configs]
+        return [str(write_record(record_path(out, c), r)) for c, r in zip(configs, run_together(configs, data))]
     finally:
         if torch.cuda.is_available():
             torch.cuda.empty_cache()  # workers share one GPU: hand back what this task cached
@@ -121,7 +118,7 @@ def run_sweep(
     executor = executor or ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
     written: list[str] = []
     try:
-        futures = [executor.submit(run_task, group, data_dir, out, ensemble, threads) for group in todo]
+        futures = [executor.submit(run_task, group, data_dir, out, threads) for group in todo]
         for fut in as_completed(futures):
             paths = fut.result()
             written += paths

@@ -11,11 +11,12 @@ from seedinit import Config, protocol
 from seedinit.analysis import choose_delta, claims, frame, table2
 
 
-def record(q34: float, val_q34: float = math.nan, times: int = 1, **settings) -> dict:
-    """A record of a run that scored ``q34``, trained ``times`` the protocol's epochs for its ratio."""
-    ratio = settings.get("ratio", 0.1)
-    c = Config(epochs=times * protocol.EPOCHS[ratio], **settings)
-    return {"config": c.to_dict(), "q34": q34, "val_q34": val_q34, "history": [{"epoch": c.epochs, "train_loss": 0.1}]}
+def record(q34: float, val_q34: float = math.nan, role: str = "table2", converged_at: int | None = 5, **settings) -> dict:
+    """A record of a run for ``role`` that scored ``q34`` (stop=converged unless ``settings`` say otherwise)."""
+    settings = {"stop": "converged", "epochs": 100} | settings if role == "table2" else settings
+    c = Config(role=role, **settings)
+    history = [{"epoch": e, "train_loss": 0.1, "test_acc": q34} for e in range(1, c.epochs + 1)]
+    return {"config": c.to_dict(), "q34": q34, "val_q34": val_q34, "history": history, "converged_at": converged_at}
 
 
 def cell(dataset: str, ratio: float, msra: list[float], seed: list[float], delta: float = 0.5) -> list[dict]:
@@ -27,7 +28,7 @@ def cell(dataset: str, ratio: float, msra: list[float], seed: list[float], delta
 def grid(dataset: str, ratio: float, val: dict[float, float]) -> list[dict]:
     """A delta grid's seed-filter runs: mean validation Q3/4 ``val[delta]`` (two RNG seeds at +-0.01)."""
     return [
-        record(0.5, v + e, dataset=dataset, ratio=ratio, init="seed", delta=d, seed=s, val_fraction=0.2)
+        record(0.5, v + e, "delta-grid", dataset=dataset, ratio=ratio, init="seed", delta=d, seed=s, val_fraction=0.2, epochs=4)
         for d, v in val.items() for s, e in ((0, -0.01), (1, 0.01))
     ]  # fmt: skip
 
@@ -44,28 +45,29 @@ def test_table2_matches_scipy_and_corrects_over_cells():
     msra_b, seed_b = [0.40, 0.42, 0.41], [0.41, 0.40, 0.43]
     records = cell("mnist", 0.1, msra_a, seed_a) + cell("cifar10", 0.05, msra_b, seed_b, delta=0.7)
     records += grid("mnist", 0.1, {0.5: 0.9}) + grid("cifar10", 0.05, {0.7: 0.4})
-    records.append(record(0.10, dataset="mnist", init="seed", delta=0.5, seed=0, times=3))  # another schedule: not Table 2
+    records.append(record(0.10, role="study:schedule", dataset="mnist", init="seed", delta=0.5, seed=0))  # not Table 2
+    records.append(record(0.10, dataset="mnist", init="seed", delta=0.5, seed=9, converged_at=None))  # never converged: not scored
     df = frame(records)
     t = table2(df, choose_delta(df)).set_index("dataset").loc[["mnist", "cifar10"]]
-    assert list(t["n_msra"]) == [4, 3] and list(t["n_seed"]) == [4, 3]
+    assert list(t["n_msra"]) == [4, 3] and list(t["n_seed"]) == [4, 3] and list(t["unconverged"]) == [1, 0]
     assert t.at["mnist", "diff"] == pytest.approx(np.mean(seed_a) - np.mean(msra_a))
     welch = [ttest_ind(seed_a, msra_a, equal_var=False).pvalue, ttest_ind(seed_b, msra_b, equal_var=False).pvalue]
     assert list(t["p_welch"]) == pytest.approx(welch)
     assert t.at["cifar10", "p_paired"] == pytest.approx(ttest_rel(seed_b, msra_b).pvalue)
     assert list(t["p_holm"]) == pytest.approx(list(multipletests(welch, method="holm")[1]))
     assert list(t["significant"]) == [True, False]
-    long = table2(df, choose_delta(df), times=3)
+    long = table2(df, choose_delta(df), role="study:schedule", stop="fixed")
     assert long.empty  # the long run has no MSRA partner
-    records.append(record(0.95, dataset="mnist", seed=0, times=3))
+    records.append(record(0.95, role="study:schedule", dataset="mnist", seed=0))
     df = frame(records)
-    [row] = table2(df, choose_delta(df), times=3).itertuples()
+    [row] = table2(df, choose_delta(df), role="study:schedule", stop="fixed").itertuples()
     assert (row.n_msra, row.n_seed, row.diff) == (1, 1, pytest.approx(0.10 - 0.95))
 
 
 def test_claims_are_judged_on_table2():
     rng = np.random.default_rng(0)
     records = []
-    for dataset in protocol.DATASETS:
+    for dataset in protocol.PAPER_DATASETS:
         for ratio in protocol.RATIOS:
             gain = 0.0 if ratio == 0.01 or dataset == "cifar100" else 0.05  # the paper's picture
             base = rng.normal(0.8, 0.005, 10)
@@ -74,7 +76,8 @@ def test_claims_are_judged_on_table2():
     df = frame(records)
     t2 = table2(df, choose_delta(df))
     verdicts = claims(t2, df).set_index("claim")["verdict"]
-    assert list(verdicts) == ["reproduced"] * 4 + ["not run"]  # no delta = 0.3 runs on MNIST r = 10 %
+    assert list(verdicts) == ["reproduced"] * 5 + ["not run"]  # no delta = 0.3 runs on MNIST r = 10 %
+    assert "significant for the seed filters in 4, for MSRA in 0 (Holm-adjusted)" in claims(t2, df)["this edition"].iloc[3]
     records += [record(q, dataset="mnist", init="seed", delta=0.3, seed=s) for s, q in enumerate([0.2, 0.21])]
     df = frame(records)
     assert claims(t2, df)["verdict"].iloc[-1] == "reproduced"

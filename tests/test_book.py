@@ -30,6 +30,7 @@ def copy_book(dest: Path) -> Path:
         shutil.copy(ROOT / name, dest / name)
     shutil.copytree(ROOT / "notebooks", dest / "notebooks")
     shutil.copytree(ROOT / "book", dest / "book", ignore=shutil.ignore_patterns("results", "executed"))
+    shutil.copytree(ROOT / "benchmarks", dest / "benchmarks", ignore=shutil.ignore_patterns("results", "__pycache__"))
     write_npz(dest / "data")
     return dest
 
@@ -57,6 +58,8 @@ def record_tiny_protocol(root: Path) -> None:
         mp.setattr(protocol, "EPOCHS", {0.1: 2})
         mp.setattr(protocol, "DELTAS", (0.3, 0.9))
         mp.setattr(protocol, "SEEDS", (0, 1))
+        mp.setattr(protocol, "UNTIL_CONVERGED", {"stop": "converged", "patience": 1, "score_epochs": 2})
+        mp.setattr(protocol, "CAP", {0.1: 6})
         protocol.reproduce(["mnist"], [0.1], out, sweep, studies=False, log=lambda _: None)
 
 
@@ -75,7 +78,7 @@ def test_book_pages_results_and_claims_exist(built):
                  "book/references.html"):  # fmt: skip
         assert (built / page).exists(), page
     analysis = (built / "book/executed/analysis.html").read_text()
-    assert "msra_mean" in analysis and "p_welch" in analysis and "p_holm" in analysis
+    assert "MSRA mean" in analysis and "p (Welch)" in analysis and "p (Holm)" in analysis
     assert "reproduced" in analysis or "not run" in analysis
     assert (built / "_static/mathjax/tex-chtml.js").exists()
 
@@ -150,7 +153,7 @@ def test_in_the_browser_tables_figures_equations_and_links(browser):
     ARTIFACTS.mkdir(exist_ok=True)
     browser.get(browser.base + "book/executed/analysis.html")
     rows = browser.execute_script(
-        "return [...document.querySelectorAll('table')].filter(t => t.innerText.includes('msra_mean'))"
+        "return [...document.querySelectorAll('table')].filter(t => t.innerText.includes('MSRA mean'))"
         ".map(t => t.querySelectorAll('tbody tr').length)"
     )
     assert rows and rows[0] >= 1, "the Table-2 table has rows"

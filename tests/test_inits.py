@@ -6,7 +6,7 @@ from conftest import learnable
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from seedinit import LeNet5, msra_init_, seed_init_
+from seedinit import Config, ConfigError, LeNet5, SeedOptions, msra_init_, seed_init_
 
 ALGO = dict(theta=0.9, epsilon=0.2, radius=1, theta_mode="relative")  # candidates for every fake image
 
@@ -101,12 +101,16 @@ def test_diverse_selection_keeps_no_two_filters_closer_than_the_bound():
 
 def test_bad_arguments_are_named():
     model = LeNet5()
-    with pytest.raises(ValueError, match=r"delta=1.5 must be a number in \[0, 1\]"):
+    with pytest.raises(ConfigError, match=r"^seed_init_: delta=1.5 is not allowed; delta must be a number in \[0, 1\]"):
         seed_init_(model, images(4), delta=1.5, **ALGO)
-    with pytest.raises(ValueError, match="radius=1.5 must be a whole number"):
+    with pytest.raises(ConfigError, match="radius=1.5 is not allowed; radius must be a whole number"):
         seed_init_(model, images(4), delta=0.5, **{**ALGO, "radius": 1.5})
-    with pytest.raises(ValueError, match="gate='soft' must be one of activation, mask"):
+    with pytest.raises(ConfigError, match="gate='soft' is not allowed; gate must be one of activation, mask"):
         seed_init_(model, images(4), delta=0.5, gate="soft", **ALGO)
+    with pytest.raises(ConfigError, match="unknown setting.s. detla; allowed: delta, theta"):
+        seed_init_(model, images(4), detla=0.5)
+    with pytest.raises(ConfigError, match="batch_size=0 is not allowed"):
+        seed_init_(model, images(4), batch_size=0)
     with pytest.raises(ValueError, match=r"images must be an \(N, C, H, W\) tensor"):
         seed_init_(model, images(4)[0], delta=0.5, **ALGO)
     with pytest.raises(ValueError, match="no Conv2d named"):
@@ -114,3 +118,20 @@ def test_bad_arguments_are_named():
     strided = nn.Sequential(nn.Conv2d(1, 2, 3, stride=2))
     with pytest.raises(ValueError, match="stride 1"):
         seed_init_(strided, images(4), delta=0.5, **ALGO)
+
+
+def test_settings_come_from_an_options_object_a_config_or_keywords_with_the_cli_defaults():
+    """One set of defaults: seed_init_'s are the CLI's (theta relative to each image's peak)."""
+    x = images(32)
+
+    def filters(*args, **kw):
+        model = msra_init_(LeNet5(), torch.Generator().manual_seed(0))
+        seed_init_(model, x, *args, generator=torch.Generator().manual_seed(1), **kw)
+        return model.c1.weight.detach().clone()
+
+    assert SeedOptions().theta_mode == Config().theta_mode == "relative"
+    default = filters()
+    assert torch.equal(default, filters(SeedOptions())) and torch.equal(default, filters(Config(init="seed", dataset="cifar10")))
+    assert torch.equal(filters(delta=0.9), filters(SeedOptions(delta=0.9)))
+    assert torch.equal(filters(Config(delta=0.3), delta=0.9), filters(delta=0.9))  # keywords win over the object
+    assert not torch.equal(default, filters(delta=0.9))

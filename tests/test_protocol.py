@@ -14,22 +14,23 @@ def test_the_grid_has_every_arm_the_protocol_names():
     sel = protocol.selection_runs("cifar10", 0.05)
     assert len(sel) == 3 * (1 + 9) and all(c.val_fraction == 0.2 and c.epochs == 80 for c in sel)
     main_ = protocol.main_runs("mnist", 0.1, 0.6)
-    assert {(c.init, c.delta, c.random) for c in main_ if c.init == "seed"} == {
-        ("seed", 0.6, "normal"),
-        ("seed", 0.6, "he"),
-        ("seed", 0.3, "normal"),
-    }
-    assert len(main_) == 4 * 10 and len(protocol.main_runs("cifar100", 0.01, 0.6)) == 3 * 10
+    assert {(c.role, c.stop, c.epochs) for c in main_} == {("table2", "converged", 200)}
+    assert {c.role for c in sel} == {"delta-grid"}
+    assert {(c.init, c.delta, c.random) for c in main_ if c.init == "seed"} == {("seed", 0.6, "normal"), ("seed", 0.3, "normal")}
+    fixed = protocol.main_runs("mnist", 0.1, 0.6, stop="fixed")  # the first Table 2, with the control arm
+    assert {(c.delta, c.random) for c in fixed if c.init == "seed"} == {(0.6, "normal"), (0.6, "he"), (0.3, "normal")}
+    assert len(main_) == 3 * 10 and len(protocol.main_runs("cifar100", 0.01, 0.6)) == 2 * 10
     study = protocol.study_runs("mnist")
     assert len({(c.key(), c.seed) for c in study}) == len(study) == 3 + 6 * 4 * 3 + 6 * 3
-    long = [c for c in protocol.stage2_cell("cifar100", 0.1, 0.6) if c.epochs != 40]  # the schedule study
+    assert {c.role for c in study} == {"study:interpretation", "study:sensitivity"} and {c.stop for c in study} == {"fixed"}
+    long = [c for c in protocol.stage2_cell("cifar100", 0.1, 0.6) if c.role == "study:schedule"]
     assert sorted((c.init, c.delta, c.epochs, c.seed) for c in long if c.init == "seed") == [("seed", 0.6, 120, s) for s in (0, 1, 2)]
     assert len(long) == 6 and all(c.val_fraction == 0 for c in long)
     assert protocol.stage2_cell("cifar100", 0.1, 0.6, studies=False) == protocol.main_runs("cifar100", 0.1, 0.6)
     assert protocol.stage2_cell("mnist", 0.1, 0.6) == main_
     assert protocol.stage2_cell("cifar10", 0.05, 0.6) == protocol.main_runs("cifar10", 0.05, 0.6)
     with pytest.raises(Exception, match="ratio=0.2 is not allowed; the protocol's ratios are 0.01, 0.05, 0.1"):
-        protocol.cell("mnist", 0.2)
+        protocol.cell("mnist", 0.2, "user")
 
 
 def test_reproduce_chooses_delta_on_validation_then_runs_the_arms(tiny_mnist, monkeypatch):
@@ -37,6 +38,8 @@ def test_reproduce_chooses_delta_on_validation_then_runs_the_arms(tiny_mnist, mo
     monkeypatch.setattr(protocol, "DELTAS", (0.2, 0.9))
     monkeypatch.setattr(protocol, "FEW_SEEDS", (0,))
     monkeypatch.setattr(protocol, "SEEDS", (0, 1))
+    monkeypatch.setattr(protocol, "UNTIL_CONVERGED", {"stop": "converged", "patience": 1, "score_epochs": 2})
+    monkeypatch.setattr(protocol, "CAP", {0.5: 6})
     out = tiny_mnist / "runs"
 
     def sweep(configs):
@@ -45,15 +48,16 @@ def test_reproduce_chooses_delta_on_validation_then_runs_the_arms(tiny_mnist, mo
 
     protocol.reproduce(["mnist"], [0.5], out, sweep, studies=False, log=lambda _: None)
     df = frame(load_records(out))
-    grid = df[df["val_fraction"] > 0]
+    grid = df[df["role"] == "delta-grid"]
     assert len(grid) == 3 and grid["val_q34"].notna().all()
     seeded = grid[grid["arm"] == "seed"]
     [best] = choose_delta(df)["delta"].tolist()
     assert seeded.loc[seeded["delta"] == best, "val_q34"].max() == seeded["val_q34"].max()  # ties go to the smaller delta
-    final = df[df["val_fraction"] == 0]
-    assert sorted(final["arm"]) == ["msra", "msra", "seed", "seed", "seed[he]", "seed[he]"]
-    assert set(final.loc[final["init"] == "seed", "delta"]) == {best}
-    assert {r["ensemble"] for r in load_records(out)} == {3, 6}  # the delta grid, then the three arms x two seeds
+    final = df[df["role"] == "table2"]
+    assert sorted(final["arm"]) == ["msra", "msra", "seed", "seed"]
+    assert set(final.loc[final["init"] == "seed", "delta"]) == {best} and set(final["stop"]) == {"converged"}
+    assert all(r["scored"][1] - r["scored"][0] == 1 for r in load_records(out) if r["config"]["role"] == "table2")
+    assert {r["ensemble"] for r in load_records(out)} == {3, 4}  # the delta grid, then the two arms x two seeds
     assert df.loc[df["init"] == "msra", "seeded"].isna().all() and df.loc[df["init"] == "seed", "seeded"].between(0, 1).all()
 
 

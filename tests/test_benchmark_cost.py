@@ -1,10 +1,16 @@
+"""benchmarks/cost.py: image passes, FLOPs against a hand count, and projections from recorded timings."""
+
 import math
+import sys
+from pathlib import Path
 
 import pytest
 
-from seedinit import Config, protocol
-from seedinit.cost import fit, flops, passes, project, work
+from seedinit import Config
 from seedinit.stats import evaluated
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from cost import fit, fixed_grid, flops, passes, project, work
 
 
 def record(config: Config, per_train: float, per_eval: float, device: str = "cpu (x86_64, 1 threads)", ensemble: int = 1) -> dict:
@@ -45,7 +51,7 @@ def test_fit_reads_the_rates_from_epoch_timings_and_project_prices_runs():
 
 
 def test_the_whole_protocol_can_be_priced():
-    configs = protocol.full_grid()
+    configs = fixed_grid()
     grid = project(configs, fit([record(Config(dataset=d, epochs=40), 1e-4, 1e-4) for d in ("mnist", "cifar10")]))
     assert grid.runs.sum() == len(configs) == 9 * (30 + 30) + 10
     assert grid.seconds.notna().all()

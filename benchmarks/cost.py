@@ -1,4 +1,4 @@
-"""What runs cost: image passes of training and evaluation, their arithmetic, and seconds projected from recorded runs.
+"""What runs cost, a benchmark helper: image passes of training and evaluation, their arithmetic, seconds projected from records.
 
 A LeNet-5 run's time is close to linear in two workloads: images trained on (subset x
 epochs) and images evaluated (test and validation sets x the epochs ``stats.evaluated``
@@ -19,22 +19,33 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-from .config import Config
-from .data import SPECS
-from .models import LeNet5
-from .stats import evaluated
+from seedinit import Config, LeNet5, protocol
+from seedinit.data import SPECS, split_indices
+from seedinit.stats import evaluated
 
 
 def passes(config: Config | dict[str, Any], sizes: dict[str, int] | None = None) -> tuple[int, int]:
     """(training, evaluation) image passes of a run; ``sizes`` as records keep them, else from the dataset's size."""
     c = config if isinstance(config, dict) else config.to_dict()
-    if sizes is None:
-        n_train, n_test = SPECS[c["dataset"]].sizes
-        kept = round(c["ratio"] * n_train)
-        val = round(kept * c["val_fraction"])
-        sizes = {"train": kept - val, "val": val, "test": n_test}
+    sizes = sizes or _sizes(c["dataset"], c["ratio"], c["val_fraction"])
     evals = sum(evaluated(e, c["epochs"], c["window"]) for e in range(1, c["epochs"] + 1))
     return sizes["train"] * c["epochs"], (sizes["test"] + sizes["val"]) * evals
+
+
+def fixed_grid() -> list[Config]:
+    """Both stages of the protocol on the fixed schedule without the studies, stage 2 at a stand-in delta: for pricing."""
+    runs = protocol.stage1_runs(protocol.PAPER_DATASETS, protocol.RATIOS, studies=False)
+    cells = [(d, r) for d in protocol.PAPER_DATASETS for r in protocol.RATIOS]
+    return runs + [c for d, r in cells for c in protocol.main_runs(d, r, protocol.PAPER_DELTA, stop="fixed")]
+
+
+@functools.cache
+def _sizes(dataset: str, ratio: float, val_fraction: float) -> dict[str, int]:
+    """A run's split sizes, as the package's split gives them, on a class-balanced stand-in for the dataset's labels."""
+    spec = SPECS[dataset]
+    labels = torch.arange(spec.sizes[0]) % spec.classes
+    train, val = split_indices(Config(dataset=dataset, ratio=ratio, val_fraction=val_fraction), labels)
+    return {"train": len(train), "val": len(val), "test": spec.sizes[1]}
 
 
 @functools.cache
