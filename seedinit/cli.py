@@ -56,6 +56,7 @@ def _add_sweep_flags(p: argparse.ArgumentParser) -> None:
         help="process: a local pool, each worker with its share of the cores (default); dask: dask.distributed",
     )
     p.add_argument("--workers", type=int, default=None, help="parallel tasks (default: one per core)")
+    p.add_argument("--threads", type=int, default=None, help="torch threads per task (default: the cores shared out among the workers)")
     p.add_argument("--scheduler", default=None, help="dask scheduler address (default: a LocalCluster on this machine)")
     p.add_argument(
         "--ensemble",
@@ -125,8 +126,9 @@ def _sweeper(args: argparse.Namespace) -> Callable[[list[Config]], None]:
 
     ensemble = torch.cuda.is_available() if args.ensemble is None else args.ensemble
     workers = (os.cpu_count() or 1) if args.workers is None else args.workers
-    if workers < 1:
-        raise ConfigError(f"--workers={workers} is not allowed; it must be a whole number >= 1")
+    for flag, value in (("--workers", workers), ("--threads", 1 if args.threads is None else args.threads)):
+        if value < 1:
+            raise ConfigError(f"{flag}={value} is not allowed; it must be a whole number >= 1")
 
     def sweep(configs: list[Config]) -> None:
         todo = pending(configs, args.out)
@@ -140,11 +142,11 @@ def _sweeper(args: argparse.Namespace) -> Callable[[list[Config]], None]:
 
                 cluster = None if args.scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)
                 with Client(args.scheduler or cluster) as client:
-                    run_sweep(todo, args.out, args.data_dir, client.get_executor(), workers, ensemble, done)
+                    run_sweep(todo, args.out, args.data_dir, client.get_executor(), workers, ensemble, done, args.threads)
                 if cluster is not None:
                     cluster.close()
             else:
-                run_sweep(todo, args.out, args.data_dir, None, workers, ensemble, done)
+                run_sweep(todo, args.out, args.data_dir, None, workers, ensemble, done, args.threads)
 
     return sweep
 

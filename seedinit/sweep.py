@@ -109,10 +109,12 @@ def run_sweep(
     workers: int = 1,
     ensemble: bool = False,
     on_done: Callable[[list[str]], None] | None = None,
+    threads: int | None = None,
 ) -> list[str]:
-    """Run what is pending through ``executor`` (a spawned process pool of ``workers`` by default)."""
+    """Run what is pending through ``executor`` (a spawned process pool of ``workers`` by default), each
+    task on ``threads`` torch threads (default: the cores shared out among the workers)."""
     todo = tasks(pending(configs, out), ensemble)
-    threads = max(1, (os.cpu_count() or 1) // workers)
+    threads = threads or max(1, (os.cpu_count() or 1) // workers)
     own = executor is None
     # spawn, not fork: a forked child of a process that already ran torch's OpenMP threads can hang
     executor = executor or ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
