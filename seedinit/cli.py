@@ -1,7 +1,9 @@
 """Command line: ``seedinit run|sweep|reproduce|filters`` (and ``python -m seedinit``).
 
 Every Config field is a flag (``--theta-mode``, ``--no-grayscale``, ...), so the CLI,
-the notebooks and the records share one set of names.
+the notebooks and the records share one set of names. Bad input stops before any
+training with one line and exit status 2; Ctrl-C stops with status 130, keeping every
+record already written.
 """
 
 from __future__ import annotations
@@ -10,23 +12,43 @@ import argparse
 import dataclasses
 import os
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .config import Config, ConfigError
+from .config import DATASETS, SEED_FIELDS, Config, ConfigError
 from .data import DataError
 from .protocol import PAPER_DATASETS, RATIOS
 from .records import RecordError
+from .sweep import SweepError
 
-EXIT_USAGE, EXIT_DATA = 2, 1
+if TYPE_CHECKING:
+    from dask.distributed import Client
+
+EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 2, 1, 130
+FILTER_FIELDS = ("dataset", "ratio", "grayscale", "init", "hidden", "val_fraction", "device", *SEED_FIELDS)
 
 
-def _add_config_flags(p: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None:
+class Written:
+    """The records a command wrote into ``--out``, counted for the message when it stops early."""
+
+    def __init__(self, out: str | None) -> None:
+        self.out = Path(out) if out else None
+        self.before = self._now()
+
+    def _now(self) -> set[Path]:
+        return set(self.out.glob("*.json")) if self.out and self.out.is_dir() else set()
+
+    def __len__(self) -> int:
+        return len(self._now() - self.before)
+
+
+def _config_flags(p: argparse.ArgumentParser, only: tuple[str, ...] | None = None) -> None:
     for f in dataclasses.fields(Config):
-        if f.name in skip:
+        if f.name in ("seed", "role") or (only is not None and f.name not in only):
             continue
-        flag = "--" + f.name.replace("_", "-")
-        kw = {"help": f"{f.metadata['help']} (default: {f.default})", "default": argparse.SUPPRESS}
+        flag, kw = "--" + f.name.replace("_", "-"), {"help": f"{f.metadata['help']} (default: {f.default})", "default": argparse.SUPPRESS}
         if isinstance(f.default, bool):
             p.add_argument(flag, action=argparse.BooleanOptionalAction, **kw)
         elif isinstance(f.default, tuple):
@@ -35,84 +57,92 @@ def _add_config_flags(p: argparse.ArgumentParser, skip: tuple[str, ...] = ()) ->
             p.add_argument(flag, type=type(f.default), choices=f.metadata["choices"], **kw)
 
 
-def _add_data_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", default="data", help="folder with <dataset>.npz or torchvision's files (default: data)")
+def _common_flags(p: argparse.ArgumentParser, out: str, seeds: str | None = "+") -> None:
+    p.add_argument("--data-dir", default="data", help="folder with <dataset>.npz or the original files (default: data)")
     p.add_argument("--download", action=argparse.BooleanOptionalAction, default=True, help="download through torchvision if missing")
+    p.add_argument("--out", default=out, help=f"where to write (default: {out})")
+    if seeds:
+        p.add_argument("--seeds", "--seed", type=int, nargs=seeds, default=[0], metavar="S", help="RNG seed(s), one run each (default: 0)")
 
 
-def _config(args: argparse.Namespace, **extra: object) -> Config:
-    names = {f.name for f in dataclasses.fields(Config)}
-    values = {k: v for k, v in vars(args).items() if k in names}
-    return Config.from_dict({**values, **extra}, source="command line")
-
-
-def _add_sweep_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", default="data", help="folder with <dataset>.npz or torchvision's files (default: data)")
-    p.add_argument("--out", default="runs", help="folder for the records (default: runs)")
-    p.add_argument(
-        "--executor",
-        choices=("process", "dask"),
-        default="process",
-        help="process: a local pool, each worker with its share of the cores (default); dask: dask.distributed",
-    )
+def _sweep_flags(p: argparse.ArgumentParser) -> None:
+    _common_flags(p, "runs", seeds=None)
+    p.add_argument("--executor", choices=("process", "dask"), default="process", help="a local process pool (default) or dask.distributed")
     p.add_argument("--workers", type=int, default=None, help="parallel tasks (default: one per core)")
     p.add_argument("--threads", type=int, default=None, help="torch threads per task (default: the cores shared out among the workers)")
     p.add_argument("--scheduler", default=None, help="dask scheduler address (default: a LocalCluster on this machine)")
-    p.add_argument(
-        "--ensemble",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="train runs that share data and training settings together (default: on with CUDA, off on the CPU where it measured slower)",
-    )
+    ens = "train runs that share data and training settings together (default: with CUDA; on the CPU it measured slower)"
+    p.add_argument("--ensemble", action=argparse.BooleanOptionalAction, default=None, help=ens)
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="seedinit", description="Seed-filter initialization of CNNs (Suzuki et al.), reproducible.")
     sub = p.add_subparsers(dest="command", required=True)
-
     run = sub.add_parser("run", help="train configurations and write one JSON record per run")
-    _add_config_flags(run, skip=("seed",))
-    run.add_argument("--seeds", type=int, nargs="+", default=[0], metavar="S", help="RNG seeds, one run each (default: 0)")
-    _add_data_flags(run)
-    run.add_argument("--out", default="runs", help="folder for the records (default: runs)")
+    _config_flags(run)
+    _common_flags(run, "runs")
     run.add_argument("--force", action="store_true", help="re-run configurations that already have a record")
-
     sw = sub.add_parser("sweep", help="run a grid of configurations (YAML), skipping those already recorded")
     sw.add_argument("grid", help="grid file: base settings, a grid of lists, seeds")
-    _add_sweep_flags(sw)
-
+    _sweep_flags(sw)
     rep = sub.add_parser("reproduce", help="the paper's experiments: delta chosen on validation, then Table-2 arms (seedinit.protocol)")
-    rep.add_argument("--datasets", nargs="+", default=list(PAPER_DATASETS), choices=PAPER_DATASETS, help="default: all three")
+    rep.add_argument("--datasets", nargs="+", default=list(PAPER_DATASETS), choices=DATASETS, help="default: the paper's three")
     rep.add_argument("--ratios", type=float, nargs="+", default=list(RATIOS), help="default: 0.01 0.05 0.1")
     rep.add_argument("--no-studies", dest="studies", action="store_false", help="skip the interpretation, sensitivity and schedule studies")
     stages = "1: delta grid, interpretation and sensitivity studies; 2: Table-2 arms and the schedule study"
     rep.add_argument("--stages", type=int, nargs="+", default=[1, 2], choices=(1, 2), help=stages)
-    _add_sweep_flags(rep)
-
+    _sweep_flags(rep)
     flt = sub.add_parser("filters", help="draw the initial C1 and C3 filters (the paper's Fig. 2)")
-    _add_config_flags(flt)
-    _add_data_flags(flt)
-    flt.add_argument("--out", default="filters.png", help="image file to write (default: filters.png)")
+    _config_flags(flt, FILTER_FIELDS)
+    _common_flags(flt, "filters.png", seeds=1)
     return p
+
+
+def _config(args: argparse.Namespace, **extra: object) -> Config:
+    values = {k: v for k, v in vars(args).items() if k in {f.name for f in dataclasses.fields(Config)}}
+    return Config.from_dict({**values, **extra}, source="command line")
+
+
+def writable(folder: Path, what: str = "--out") -> None:
+    """Make ``folder`` if needed and check a file can be written there; ConfigError saying what is wrong otherwise."""
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"{what} {folder} is a file; it must be a folder (existing, or one that can be made)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as err:
+        raise ConfigError(f"{what} {folder} cannot be written ({err.strerror}); choose a folder you can write") from None
+
+
+def data_ready(configs: list[Config], args: argparse.Namespace) -> None:
+    """Check each device and load each dataset the configurations need once, before any training."""
+    from .data import load_dataset
+    from .training import resolve_device
+
+    for device in {c.device for c in configs}:
+        resolve_device(device)
+    for name, gray in sorted({(c.dataset, c.grayscale) for c in configs}):
+        load_dataset(name, args.data_dir, grayscale=gray, download=args.download)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .data import load_dataset
     from .experiment import run
     from .records import read_record, record_path, write_record
+    from .training import resolve_device
 
     configs = [_config(args, seed=s) for s in args.seeds]
-    data = None
+    writable(Path(args.out))
+    resolve_device(configs[0].device)
+    data = load_dataset(configs[0].dataset, args.data_dir, grayscale=configs[0].grayscale, download=args.download)
     for cfg in configs:
         path = record_path(args.out, cfg)
         if path.exists() and not args.force:
-            rec = read_record(path)
-            print(f"{path}: recorded already (Q3/4 {rec['q34']:.4f}); --force re-runs it")
+            print(f"{path}: recorded already (Q3/4 {read_record(path)['q34']:.4f}); --force re-runs it")
             continue
-        data = data or load_dataset(cfg.dataset, args.data_dir, grayscale=cfg.grayscale, download=args.download)
         record = run(cfg, data, progress=sys.stderr.isatty())
         write_record(path, record)
-        flag = "  DIVERGED" if record["diverged"] else ""
+        flag = "  DIVERGED" if record["diverged"] else "" if record["converged_at"] or cfg.stop == "fixed" else "  NOT CONVERGED"
         print(f"{path}: Q3/4 {record['q34']:.4f}, init {record['seconds']['init']:.2f} s, train {record['seconds']['train']:.1f} s{flag}")
     return 0
 
@@ -129,33 +159,60 @@ def _sweeper(args: argparse.Namespace) -> Callable[[list[Config]], None]:
     for flag, value in (("--workers", workers), ("--threads", 1 if args.threads is None else args.threads)):
         if value < 1:
             raise ConfigError(f"{flag}={value} is not allowed; it must be a whole number >= 1")
+    writable(Path(args.out))
 
     def sweep(configs: list[Config]) -> None:
         todo = pending(configs, args.out)
         print(f"{len(configs)} runs, {len(configs) - len(todo)} recorded already, {len(todo)} to run", flush=True)
         if not todo:
             return
-        with tqdm(total=len(todo), desc="runs", unit="run") as bar:
-            done = lambda paths: bar.update(len(paths))  # noqa: E731
-            if args.executor == "dask":
-                from dask.distributed import Client, LocalCluster
-
-                cluster = None if args.scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)
-                with Client(args.scheduler or cluster) as client:
-                    run_sweep(todo, args.out, args.data_dir, client.get_executor(), workers, ensemble, done, args.threads)
-                if cluster is not None:
-                    cluster.close()
-            else:
-                run_sweep(todo, args.out, args.data_dir, None, workers, ensemble, done, args.threads)
+        if not args.scheduler:  # a cluster's workers read their own data folder
+            data_ready(todo, args)
+        client = _dask(args, workers) if args.executor == "dask" else None
+        try:
+            with tqdm(total=len(todo), desc="runs", unit="run") as bar:
+                executor = client.get_executor() if client else None
+                run_sweep(
+                    todo,
+                    args.out,
+                    args.data_dir,
+                    executor,
+                    workers,
+                    ensemble,
+                    lambda paths: bar.update(len(paths)),
+                    args.threads,
+                    args.download,
+                )
+        finally:
+            if client:
+                client.close()
 
     return sweep
+
+
+def _dask(args: argparse.Namespace, workers: int) -> Client:
+    """A dask client of the scheduler named, or of its own LocalCluster; ConfigError if the scheduler does not answer in 10 s."""
+    import logging
+
+    from dask.distributed import Client
+
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)  # a failed task is reported once, by the CLI
+    if not args.scheduler:
+        return Client(n_workers=workers, threads_per_worker=1, processes=True, silence_logs=logging.CRITICAL)
+    try:
+        return Client(args.scheduler, timeout="10s")
+    except (OSError, TimeoutError) as err:
+        raise ConfigError(
+            f"--scheduler {args.scheduler}: no dask scheduler answered within 10 s ({err}); start one, or drop --scheduler"
+        ) from None
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from .sweep import expand, load_grid
 
+    configs = expand(load_grid(args.grid), source=args.grid)
     print(f"{args.grid}: ", end="")
-    _sweeper(args)(expand(load_grid(args.grid), source=args.grid))
+    _sweeper(args)(configs)
     return 0
 
 
@@ -175,30 +232,37 @@ def cmd_filters(args: argparse.Namespace) -> int:
     from .plots import plot_filters
     from .training import resolve_device
 
-    cfg = _config(args)
+    cfg, out = _config(args, seed=args.seeds[0]), Path(args.out)
+    formats = ("png", "pdf", "svg", "jpg")
+    if out.is_dir() or out.suffix[1:].lower() not in formats:
+        raise ConfigError(f"--out {out} must name an image file ending in {', '.join('.' + f for f in formats)}")
+    writable(out.parent)
     data = load_dataset(cfg.dataset, args.data_dir, grayscale=cfg.grayscale, download=args.download)
     train_idx, _ = split_indices(cfg, data.y_train)
     model, reports = build_model(cfg, to_float(data.x_train[train_idx].to(resolve_device(cfg.device))), data.num_classes)
     what = f"seed filters, delta={cfg.delta:g}" if cfg.init == "seed" else "MSRA"
-    fig = plot_filters(model, title=f"{cfg.dataset}, r={cfg.ratio:g}: {what}")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.out, dpi=120)
+    plot_filters(model, title=f"{cfg.dataset}, r={cfg.ratio:g}: {what}").savefig(out, dpi=120)
     for r in reports:
         print(f"{r.layer}: {r.seeded}/{r.filters} filters seeded from {r.candidates} candidates in {r.seconds:.2f} s")
-    print(f"wrote {args.out}")
+    print(f"wrote {out}")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    written = Written(args.out if args.command != "filters" else None)
+    command = {"run": cmd_run, "sweep": cmd_sweep, "reproduce": cmd_reproduce, "filters": cmd_filters}[args.command]
     try:
-        return {"run": cmd_run, "sweep": cmd_sweep, "reproduce": cmd_reproduce, "filters": cmd_filters}[args.command](args)
-    except ConfigError as err:
-        print(f"seedinit: error: {err}", file=sys.stderr)
+        return command(args)
+    except (ConfigError, DataError, RecordError) as err:
+        print(f"seedinit: error: {' '.join(str(err).split())}", file=sys.stderr)
         return EXIT_USAGE
-    except (DataError, RecordError) as err:
-        print(f"seedinit: error: {err}", file=sys.stderr)
-        return EXIT_DATA
+    except SweepError as err:
+        print(f"seedinit: error: {err}; {len(written)} runs recorded, re-run the same command to resume", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print(f"\nseedinit: interrupted; {len(written)} runs recorded, re-run the same command to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -1,17 +1,20 @@
-"""Datasets as in-memory uint8 tensors: a keras-style ``.npz`` cache first, torchvision second.
+"""Datasets as in-memory uint8 tensors, from a ``.npz`` cache, the original files, or a download.
 
-``load_dataset`` looks in ``root`` for ``<name>.npz`` (keys ``x_train, y_train, x_test,
-y_test``), then for torchvision's own files, then downloads through torchvision; what
-it reads from torchvision it caches as ``<name>.npz``. Arrays of the official sizes
-are checked against known SHA-256 digests. A colour dataset's ``.npz`` may also hold
-its images already as luma ``(N, H, W)`` (a third of the size, e.g. to ship it to a
-remote GPU); those are checked against the digests of the luma arrays.
+``load_dataset`` reads ``<root>/<name>.npz`` (keys ``x_train, y_train, x_test, y_test``);
+else the original files: the MNIST family's IDX files (gzipped or not) in ``root``,
+``<root>/<Folder>/raw`` or ``<root>/<name>``, or CIFAR's torchvision folder; else it
+downloads through torchvision. It checks shapes and labels, and the SHA-256 of arrays
+of the official sizes, then caches what it read as ``<name>.npz`` where it can write. A
+colour dataset's ``.npz`` may hold its images as luma ``(N, H, W)`` already, checked
+against the luma arrays' digests.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
+import shutil
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -38,17 +41,25 @@ class Spec:
 
 
 SPECS = {
-    "mnist": Spec("MNIST", "MNIST/raw", (28, 28), 10, (60000, 10000)),
-    "fashion_mnist": Spec("FashionMNIST", "FashionMNIST/raw", (28, 28), 10, (60000, 10000)),
-    "kmnist": Spec("KMNIST", "KMNIST/raw", (28, 28), 10, (60000, 10000)),
+    "mnist": Spec("MNIST", "MNIST", (28, 28), 10, (60000, 10000)),
+    "fashion_mnist": Spec("FashionMNIST", "FashionMNIST", (28, 28), 10, (60000, 10000)),
+    "kmnist": Spec("KMNIST", "KMNIST", (28, 28), 10, (60000, 10000)),
     "cifar10": Spec("CIFAR10", "cifar-10-batches-py", (32, 32, 3), 10, (50000, 10000)),
     "cifar100": Spec("CIFAR100", "cifar-100-python", (32, 32, 3), 100, (50000, 10000)),
 }
+IDX_FILES = {"x_train": "train-images-idx3-ubyte", "y_train": "train-labels-idx1-ubyte", "x_test": "t10k-images-idx3-ubyte"}
+IDX_FILES |= {"y_test": "t10k-labels-idx1-ubyte"}
 assert tuple(SPECS) == DATASETS
 
-# SHA-256 of each array's bytes, as torchvision yields them (../shared/data/README.md);
-# ``*_luma``: of the (N, H, W) luma images computed from those by ``luma``.
+# SHA-256 of each array's bytes (labels as int64), as torchvision yields them (../shared/data/README.md); fashion_mnist's
+# from Debian's dataset-fashion-mnist (Zalando's files); ``*_luma``: of the (N, H, W) luma images ``luma`` computes from them.
 SHA256 = {
+    "fashion_mnist": {
+        "x_train": "2e487a6c89124f78f2d7521542223cafe96f7123c3ca13d447772ac6ecbb3012",
+        "y_train": "e3245b63f7c40d1c8b652835f19744d970c1613b40ddac6bcfc87b9c46e16a0b",
+        "x_test": "c867c93ff95360594e8ec3287995350b824dd110b11595c0e13d5423f621867a",
+        "y_test": "d51d859896c55775b9e9e219b77ff03bcec1b6ac322f313544dc3f9e7bc94fae",
+    },
     "mnist": {
         "x_train": "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757",
         "y_train": "e474323ac02fc156161b0bbb1f8c9cfeb327a74bcd9f9680a8385269a24f566c",
@@ -88,83 +99,112 @@ class Dataset:
 
 
 def load_dataset(name: str, root: str | os.PathLike = "data", *, grayscale: bool = True, download: bool = True) -> Dataset:
-    """Load ``name`` from ``root`` (npz cache, else torchvision files, else download); see the module doc.
-
-    Colour images become ITU-R 601-2 luma (PIL's "L") when ``grayscale`` is true.
-    """
+    """Load ``name`` from ``root`` (npz cache, original files, else a download; see the module doc); colour images
+    become ITU-R 601-2 luma (PIL's "L") when ``grayscale`` is true."""
     if name not in SPECS:
         raise DataError(f"unknown dataset {name!r}; choose one of {', '.join(SPECS)}")
-    root = Path(root)
+    root, spec = Path(root), SPECS[name]
     cache = root / f"{name}.npz"
-    arrays = _read_npz(cache) if cache.exists() else _from_torchvision(name, root, download)
-    _check(name, arrays, cache)
-    if not cache.exists():
+    arrays, source = (_read_npz(cache), cache) if cache.exists() else _originals(name, root, download)
+    _check(name, arrays, source)
+    if source != cache:
         _write_npz(cache, arrays)
-    if not grayscale and arrays["x_train"].ndim == 3 and len(SPECS[name].image) == 3:
+    if not grayscale and arrays["x_train"].ndim == 3 and len(spec.image) == 3:
         raise DataError(
             f"{cache} holds {name} as grayscale (luma) images; grayscale=False needs the colour images. "
-            f"Fix: replace it by the colour {name}.npz, or delete it to rebuild it from torchvision's files or a download"
+            f"Fix: replace it by the colour {name}.npz, or delete it to rebuild it from the original files or a download"
         )
     x_train, x_test = (_to_nchw(arrays[k], grayscale) for k in ("x_train", "x_test"))
     y_train, y_test = (torch.from_numpy(arrays[k].astype(np.int64)) for k in ("y_train", "y_test"))
-    return Dataset(name, x_train, y_train, x_test, y_test, SPECS[name].classes)
+    return Dataset(name, x_train, y_train, x_test, y_test, spec.classes)
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
-    fix = f"delete {path} and load again (it is rebuilt from torchvision's files or a download), or copy a good one there"
+    fix = f"delete {path} and load again (it is rebuilt from the original files or a download), or copy a good one there"
     try:
         with np.load(path, allow_pickle=False) as z:
             missing = [k for k in KEYS if k not in z.files]
             if missing:
                 raise DataError(f"{path}: missing array(s) {missing}; a dataset .npz needs {list(KEYS)}. Fix: {fix}")
             return {k: z[k] for k in KEYS}
-    except DataError:
-        raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
         raise DataError(f"{path} is unreadable or truncated ({err}). Fix: {fix}") from None
 
 
 def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Write atomically: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
+    """Cache atomically, so a reader never sees half a file; a folder that cannot be written keeps no cache."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
+    except OSError:
+        return
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
         os.replace(tmp, path)
-    except BaseException:
+    finally:
         Path(tmp).unlink(missing_ok=True)
-        raise
 
 
-def _from_torchvision(name: str, root: Path, download: bool) -> dict[str, np.ndarray]:
+def _originals(name: str, root: Path, download: bool) -> tuple[dict[str, np.ndarray], Path]:
+    """The original files in ``root`` (or downloaded there); DataError naming what was expected and where."""
+    spec = SPECS[name]
+    where = (
+        f"Put {name}.npz (keys {', '.join(KEYS)}) in {root}, or "
+        + (f"the IDX files {', '.join(IDX_FILES.values())} (each may end in .gz) in {root} or {root / spec.folder / 'raw'}"
+           if len(spec.image) == 2 else f"torchvision's folder {root / spec.folder}")
+        + "; for the paper's datasets `make data` copies them from ../shared/data"
+    )  # fmt: skip
+    found = _idx_folder(root, spec) if len(spec.image) == 2 else None
+    if found:
+        return {k: _read_idx(found, f) for k, f in IDX_FILES.items()}, found
+    if len(spec.image) == 3 and (root / spec.folder).exists():
+        return _torchvision(name, root, False, where), root / spec.folder
+    if not download:
+        raise DataError(f"{name}: no data in {root} ({root / (name + '.npz')} or the original files). {where}")
+    return _torchvision(name, root, True, where), root / spec.folder
+
+
+def _idx_folder(root: Path, spec: Spec) -> Path | None:
+    """The first of ``root``, ``<root>/<Folder>/raw``, ``<root>/<Folder>`` holding all four IDX files (plain or gzipped)."""
+    for folder in (root, root / spec.folder / "raw", root / spec.folder):
+        have = [f for f in IDX_FILES.values() if (folder / f).exists() or (folder / f"{f}.gz").exists()]
+        if len(have) == len(IDX_FILES):
+            return folder
+        if have:
+            missing = sorted(set(IDX_FILES.values()) - set(have))
+            raise DataError(f"{folder} holds some of the IDX files but not {', '.join(missing)} (plain or .gz); put all four there")
+    return None
+
+
+def _read_idx(folder: Path, stem: str) -> np.ndarray:
+    """An IDX file of unsigned bytes (gzipped or not), checked for its magic number and length."""
+    path = folder / stem if (folder / stem).exists() else folder / f"{stem}.gz"
+    try:
+        data = (gzip.open if path.suffix == ".gz" else open)(path, "rb").read()
+    except (OSError, EOFError) as err:
+        raise DataError(f"{path} is unreadable or truncated ({err}); replace it by the original file") from None
+    ndim = data[3] if len(data) > 4 else 0
+    dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    if data[:3] != b"\0\0\x08" or ndim not in (1, 3) or len(data) != 4 + 4 * ndim + int(np.prod(dims)):
+        raise DataError(f"{path} is not an IDX file of unsigned bytes of the size its header gives; replace it by the original file")
+    return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(dims).copy()
+
+
+def _torchvision(name: str, root: Path, download: bool, where: str) -> dict[str, np.ndarray]:
+    """Read (or download) through torchvision; a failed download removes the folders it made."""
     import torchvision.datasets as tvd
 
-    spec = SPECS[name]
-    cls = getattr(tvd, spec.torchvision)
-    where = (
-        f"Put {name}.npz (keys {', '.join(KEYS)}) or torchvision's files ({root / spec.folder}) in {root}; "
-        f"for the paper's datasets `make data` copies them from ../shared/data"
-    )
+    cls, made = getattr(tvd, SPECS[name].torchvision), [p for p in (root, root / SPECS[name].folder) if not p.exists()]
     try:
-        train, test = (cls(str(root), train=t, download=False) for t in (True, False))
-    except RuntimeError as err:
-        if "corrupted" in str(err) and any((root / spec.folder).glob("*")):
-            raise DataError(f"{name}: torchvision's files in {root / spec.folder} fail their checksum ({err}). {where}") from None
-        if not download:
-            raise DataError(f"{name}: no data in {root}. {where}") from None
-        try:
-            train, test = (cls(str(root), train=t, download=True) for t in (True, False))
-        except Exception as err2:  # any network or archive failure
-            raise DataError(f"{name}: no data in {root} and the download failed ({type(err2).__name__}: {err2}). {where}") from None
-    except (OSError, ValueError, EOFError) as err:
-        raise DataError(f"{name}: torchvision's files in {root / spec.folder} are unreadable ({err}). {where}") from None
-    return {
-        "x_train": np.asarray(train.data),
-        "y_train": np.asarray(train.targets, dtype=np.int64),
-        "x_test": np.asarray(test.data),
-        "y_test": np.asarray(test.targets, dtype=np.int64),
-    }
+        train, test = (cls(str(root), train=t, download=download) for t in (True, False))
+    except Exception as err:  # a checksum, an archive or the network
+        for folder in reversed(made):
+            shutil.rmtree(folder, ignore_errors=True)
+        what = "the download failed" if download else "torchvision's files are unreadable"
+        raise DataError(f"{name}: {what} ({type(err).__name__}: {err}). {where}") from None
+    x = {"train": np.asarray(train.data), "test": np.asarray(test.data)}
+    y = {"train": np.asarray(train.targets, dtype=np.int64), "test": np.asarray(test.targets, dtype=np.int64)}
+    return {"x_train": x["train"], "y_train": y["train"], "x_test": x["test"], "y_test": y["test"]}
 
 
 def sha256(a: np.ndarray) -> str:
@@ -174,7 +214,7 @@ def sha256(a: np.ndarray) -> str:
 def _check(name: str, arrays: dict[str, np.ndarray], source: Path) -> None:
     """Shapes, labels and (for official sizes) SHA-256 digests; DataError naming the file otherwise."""
     spec = SPECS[name]
-    fix = f"delete {source} (or torchvision's files) and load again"
+    fix = f"replace {source} by the original files, or delete it and load again"
     shapes = {spec.image, spec.image[:2]}  # a colour dataset may be stored as luma
     for split, size in zip(("train", "test"), spec.sizes):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]

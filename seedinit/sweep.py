@@ -21,10 +21,14 @@ from typing import Any
 import yaml
 
 from .config import Config, ConfigError
-from .data import Dataset, load_dataset
-from .records import read_record, record_path, write_record
+from .data import DataError, Dataset, load_dataset
+from .records import RecordError, read_record, record_path, write_record
 
 GRID_KEYS = ("base", "grid", "seeds")
+
+
+class SweepError(RuntimeError):
+    """A run of a sweep failed in its worker; the message names the run and the error, without the worker's traceback."""
 
 
 def load_grid(path: str | os.PathLike) -> dict[str, Any]:
@@ -33,8 +37,10 @@ def load_grid(path: str | os.PathLike) -> dict[str, Any]:
         spec = yaml.safe_load(Path(path).read_text()) or {}
     except (OSError, yaml.YAMLError) as err:
         raise ConfigError(f"{path}: cannot read the grid file ({err})") from None
-    if not isinstance(spec, dict) or set(spec) - set(GRID_KEYS):
-        raise ConfigError(f"{path}: a grid file is a mapping with keys {', '.join(GRID_KEYS)}; got {spec!r:.200}")
+    if not isinstance(spec, dict) or set(spec) - set(GRID_KEYS) or not (spec.get("base") or spec.get("grid")):
+        raise ConfigError(
+            f"{path}: a grid file is a mapping with keys {', '.join(GRID_KEYS)}, naming settings in base or grid; got {spec!r:.200}"
+        )
     expand(spec, source=str(path))  # validates every configuration
     return spec
 
@@ -80,12 +86,12 @@ def tasks(configs: list[Config], ensemble: bool = False) -> list[list[Config]]:
 
 
 @functools.lru_cache(maxsize=2)
-def _dataset(name: str, data_dir: str, grayscale: bool) -> Dataset:
+def _dataset(name: str, data_dir: str, grayscale: bool, download: bool) -> Dataset:
     """Each worker reads and checks a dataset once, not once per task."""
-    return load_dataset(name, data_dir, grayscale=grayscale)
+    return load_dataset(name, data_dir, grayscale=grayscale, download=download)
 
 
-def run_task(configs: list[Config], data_dir: str, out: str, threads: int) -> list[str]:
+def run_task(configs: list[Config], data_dir: str, out: str, threads: int, download: bool = True) -> list[str]:
     """Train one task, one run or an ensemble (in a worker), and write its records as soon as they exist."""
     import torch
 
@@ -93,7 +99,7 @@ def run_task(configs: list[Config], data_dir: str, out: str, threads: int) -> li
 
     torch.set_num_threads(threads)  # workers split the cores: oversubscription costs ~10x
     cfg = configs[0]
-    data = _dataset(cfg.dataset, data_dir, cfg.grayscale)
+    data = _dataset(cfg.dataset, data_dir, cfg.grayscale, download)
     try:
         return [str(write_record(record_path(out, c), r)) for c, r in zip(configs, run_together(configs, data))]
     finally:
@@ -110,6 +116,7 @@ def run_sweep(
     ensemble: bool = False,
     on_done: Callable[[list[str]], None] | None = None,
     threads: int | None = None,
+    download: bool = True,
 ) -> list[str]:
     """Run what is pending through ``executor`` (a spawned process pool of ``workers`` by default), each
     task on ``threads`` torch threads (default: the cores shared out among the workers)."""
@@ -120,12 +127,25 @@ def run_sweep(
     executor = executor or ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
     written: list[str] = []
     try:
-        futures = [executor.submit(run_task, group, data_dir, out, threads) for group in todo]
+        futures = {executor.submit(run_task, group, data_dir, out, threads, download): group for group in todo}
         for fut in as_completed(futures):
-            paths = fut.result()
+            try:
+                paths = fut.result()
+            except (ConfigError, DataError, RecordError):
+                raise
+            except Exception as err:  # whatever broke in the worker: one line, not its traceback
+                raise SweepError(f"run {futures[fut][0].run_name()} failed: {type(err).__name__}: {err}") from None
             written += paths
             if on_done:
                 on_done(paths)
+    except KeyboardInterrupt:
+        if own:  # stop the workers now: their runs in flight leave no record, and no queued run starts
+            for child in multiprocessing.active_children():
+                child.terminate()
+                child.join()
+            for tmp in Path(out).glob(".*.tmp"):
+                tmp.unlink()
+        raise
     finally:
         if own:
             executor.shutdown(cancel_futures=True)

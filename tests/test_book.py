@@ -58,7 +58,7 @@ def record_tiny_protocol(root: Path) -> None:
         mp.setattr(protocol, "EPOCHS", {0.1: 2})
         mp.setattr(protocol, "DELTAS", (0.3, 0.9))
         mp.setattr(protocol, "SEEDS", (0, 1))
-        mp.setattr(protocol, "UNTIL_CONVERGED", {"stop": "converged", "patience": 1, "score_epochs": 2})
+        mp.setattr(protocol, "UNTIL_CONVERGED", {"stop": "converged", "patience": 1, "score_epochs": 2, "rtol": 1.0})  # converged at once
         mp.setattr(protocol, "CAP", {0.1: 6})
         protocol.reproduce(["mnist"], [0.1], out, sweep, studies=False, log=lambda _: None)
 

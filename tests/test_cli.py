@@ -1,11 +1,15 @@
 """The command line end to end on tiny data, in a subprocess as a user runs it."""
 
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
+import torch
 
 from seedinit.cli import main
 
@@ -64,7 +68,107 @@ def test_bad_input_exits_2_with_a_message_and_no_traceback(tiny_mnist, capsys, f
     assert message in err and "Traceback" not in err
 
 
-def test_missing_data_offline_exits_1_with_where_to_put_it(tmp_path, capsys):
-    assert main(["run", "--no-download", "--data-dir", str(tmp_path), "--out", str(tmp_path / "runs")]) == 1
+def test_missing_data_offline_exits_2_with_where_to_put_it(tmp_path, capsys):
+    assert main(["run", "--no-download", "--data-dir", str(tmp_path), "--out", str(tmp_path / "runs")]) == 2
     err = capsys.readouterr().err
     assert "no data in" in err and "make data" in err and "Traceback" not in err
+
+
+GRID = "base: {dataset: mnist, ratio: 0.5, epochs: %d}\ngrid: {init: [msra, seed]}\nseeds: [0, 1, 2]\n"
+
+
+def bad_inputs(root):
+    """(arguments, message) of inputs that must stop before any training with status 2."""
+    (root / "a-file").write_text("")
+    (root / "empty.yaml").write_text("")
+    (root / "seeds-only.yaml").write_text("seeds: [0]")
+    (root / "g.yaml").write_text(GRID % 1)
+    data, out = ["--data-dir", str(root)], ["--out", str(root / "runs")]
+    return [
+        (["run", *data, "--out", str(root / "a-file")], "is a file; it must be a folder"),
+        (["run", *data, "--out", "/proc/seedinit-runs"], "cannot be written"),
+        (["run", "--data-dir", str(root / "nothing"), "--no-download", *out], "no data in"),
+        (["run", *data, *out, "--device", "cuda"], "not available on this machine") if not torch.cuda.is_available() else
+        (["run", *data, *out, "--lr", "0"], "lr=0.0 is not allowed"),
+        (["sweep", str(root / "empty.yaml"), *data, *out], "settings in base or grid"),
+        (["sweep", str(root / "seeds-only.yaml"), *data, *out], "settings in base or grid"),
+        (["sweep", str(root / "g.yaml"), *data, *out, "--workers", "0"], "--workers=0 is not allowed"),
+        (["sweep", str(root / "g.yaml"), *data, *out, "--threads", "-1"], "--threads=-1 is not allowed"),
+        (["sweep", str(root / "g.yaml"), *data, *out, "--executor", "dask", "--scheduler", "tcp://127.0.0.1:9"], "no dask scheduler"),
+        (["filters", *data, "--out", str(root)], "must name an image file"),
+        (["filters", *data, "--out", str(root / "filters")], "must name an image file ending in .png"),
+        (["reproduce", *data, *out, "--ratios", "0.2"], "the protocol's ratios are 0.01, 0.05, 0.1"),
+    ]  # fmt: skip
+
+
+def test_bad_inputs_stop_before_training_with_one_line_and_status_2(tiny_mnist):
+    for args, message in bad_inputs(tiny_mnist):
+        done = seedinit(*args)
+        assert done.returncode == 2, (args, done.stderr)
+        assert message in done.stderr and "Traceback" not in done.stderr, (args, done.stderr)
+        assert done.stderr.count("\n") == 1, done.stderr
+    assert not (tiny_mnist / "runs").exists() or not list((tiny_mnist / "runs").iterdir())  # nothing trained, nothing written
+
+
+def test_filters_takes_only_its_flags_and_the_same_seed_flag_as_run(tiny_mnist):
+    help_text = seedinit("filters", "--help").stdout
+    assert "--delta" in help_text and "--seeds" in help_text and "--epochs" not in help_text and "--lr" not in help_text
+    out = tiny_mnist / "f.svg"
+    for flag in ("--seeds", "--seed"):
+        done = seedinit("filters", "--data-dir", str(tiny_mnist), "--ratio", "1", flag, "3", "--out", str(out))
+        assert done.returncode == 0 and done.stdout.endswith(f"wrote {out}\n") and out.read_text().startswith("<?xml")
+
+
+@pytest.mark.parametrize(("lr", "loss"), [("1e6", None), ("1e3", "finite")])
+def test_a_diverging_run_is_flagged_and_its_record_is_strict_json(tiny_mnist, lr, loss):
+    out = tiny_mnist / "runs"
+    done = seedinit("run", "--ratio", "0.5", "--epochs", "6", "--lr", lr, "--data-dir", str(tiny_mnist), "--out", str(out))
+    assert done.returncode == 0 and "DIVERGED" in done.stdout, done.stdout + done.stderr
+    [path] = out.glob("*.json")
+    text = path.read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    record = json.loads(text)
+    assert record["diverged"] and len(record["history"]) < 6  # stopped once diverged
+    last = record["history"][-1]["train_loss"]
+    assert last is None if loss is None else last > 10 * 2.303
+
+
+def test_ctrl_c_stops_with_status_130_and_keeps_every_record(tiny_mnist):
+    (tiny_mnist / "g.yaml").write_text(GRID % 30)
+    out = tiny_mnist / "runs"
+    cmd = [
+        sys.executable,
+        "-m",
+        "seedinit",
+        "sweep",
+        str(tiny_mnist / "g.yaml"),
+        "--data-dir",
+        str(tiny_mnist),
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and not list(out.glob("*.json")):
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group: the sweep and its worker
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    n = len(list(out.glob("*.json")))
+    assert re.search(rf"interrupted; {n} runs recorded, re-run the same command to resume", err) and "Traceback" not in err
+    assert 1 <= n < 6 and not [p for p in out.iterdir() if p.suffix != ".json"]
+    for path in out.glob("*.json"):
+        json.loads(path.read_text())
+
+
+def test_a_task_failing_on_a_dask_worker_gives_one_line(tiny_mnist):
+    from dask.distributed import LocalCluster
+
+    (tiny_mnist / "g.yaml").write_text(GRID % 1)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, silence_logs=50) as cluster:
+        args = ["sweep", str(tiny_mnist / "g.yaml"), "--data-dir", str(tiny_mnist / "elsewhere"), "--no-download"]
+        done = seedinit(*args, "--out", str(tiny_mnist / "runs"), "--executor", "dask", "--scheduler", cluster.scheduler_address)
+    assert done.returncode == 2 and "no data in" in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.count("seedinit: error") == 1

@@ -1,5 +1,7 @@
 """Loaders on tiny fake files in each real format, stratified subsets, luma, and clear errors."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -133,3 +135,57 @@ def test_real_cifar100_stored_as_luma_passes_its_sha256_check(tmp_path):
     np.savez(tmp_path / "cifar100.npz", x_train=d.x_train[:, 0].numpy(), y_train=d.y_train.numpy(), x_test=bad, y_test=d.y_test.numpy())
     with pytest.raises(DataError, match="x_test_luma has the official size but not the official content"):
         load_dataset("cifar100", tmp_path, download=False)
+
+
+def write_gz_idx(folder, n_train=12, n_test=6):
+    """The original layout of the MNIST family's files, as Debian's dataset-fashion-mnist ships them: gzipped IDX in one folder."""
+    import gzip
+    import struct
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for prefix, n, seed in (("train", n_train, 0), ("t10k", n_test, 1)):
+        x, y = learnable(n, (28, 28), 10, seed)
+        (folder / f"{prefix}-images-idx3-ubyte.gz").write_bytes(gzip.compress(struct.pack(">IIII", 2051, n, 28, 28) + x.tobytes()))
+        (folder / f"{prefix}-labels-idx1-ubyte.gz").write_bytes(gzip.compress(struct.pack(">II", 2049, n) + y.astype(np.uint8).tobytes()))
+    return folder
+
+
+def test_gzipped_idx_files_in_one_folder_load_and_are_cached(tmp_path):
+    folder = write_gz_idx(tmp_path / "fashion")
+    d = load_dataset("fashion_mnist", folder, download=False)
+    x, _ = learnable(12, (28, 28), 10, 0)
+    assert torch.equal(d.x_train[:, 0], torch.from_numpy(x)) and d.y_test.shape == (6,)
+    assert (folder / "fashion_mnist.npz").exists()
+    write_gz_idx(tmp_path / "FashionMNIST" / "raw")  # torchvision's layout, gzipped: found there too
+    assert load_dataset("fashion_mnist", tmp_path, download=False).x_train.shape == (12, 1, 28, 28)
+
+
+def test_idx_files_that_are_partial_or_not_idx_are_named(tmp_path):
+    folder = write_gz_idx(tmp_path)
+    (folder / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(DataError, match=r"holds some of the IDX files but not t10k-labels-idx1-ubyte \(plain or \.gz\)"):
+        load_dataset("fashion_mnist", folder, download=False)
+    write_gz_idx(folder)
+    (folder / "t10k-labels-idx1-ubyte.gz").write_bytes(b"not gzip")
+    with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte\.gz is unreadable or truncated"):
+        load_dataset("fashion_mnist", folder, download=False)
+    (folder / "t10k-labels-idx1-ubyte.gz").unlink()
+    (folder / "t10k-labels-idx1-ubyte").write_bytes(b"\0\0\x08\x01\0\0\0\x09" + bytes(3))  # the header says 9 labels: 3 follow
+    with pytest.raises(DataError, match="is not an IDX file of unsigned bytes of the size its header gives"):
+        load_dataset("fashion_mnist", folder, download=False)
+
+
+def test_a_failed_download_leaves_no_empty_folders(tmp_path, monkeypatch):
+    import torchvision.datasets as tvd
+
+    monkeypatch.setattr(tvd.KMNIST, "mirrors", ["http://127.0.0.1:9/"])  # nothing listens there: the download fails at once
+    root = tmp_path / "data"
+    with pytest.raises(DataError, match="kmnist: the download failed"):
+        load_dataset("kmnist", root)
+    assert not root.exists()
+
+
+@pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist").exists(), reason="needs Debian's dataset-fashion-mnist")
+def test_debians_fashion_mnist_passes_its_sha256_check(tmp_path):
+    d = load_dataset("fashion_mnist", "/usr/share/datasets/fashion-mnist", download=False)
+    assert d.x_train.shape == (60000, 1, 28, 28) and torch.bincount(d.y_test).tolist() == [1000] * 10

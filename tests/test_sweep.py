@@ -150,3 +150,12 @@ def test_records_are_strict_json_with_null_for_non_finite_numbers(tmp_path):
     assert "NaN" not in path.read_text() and "Infinity" not in path.read_text()  # JSON.parse reads it
     assert [h["train_loss"] for h in read_record(path)["history"]] == [None, None, 1.5]
     assert os.listdir(tmp_path) == ["r.json"]
+
+
+def test_a_run_failing_in_its_worker_is_named_in_one_line(tiny_mnist):
+    from seedinit.sweep import SweepError, run_sweep
+
+    blocked = tiny_mnist / "runs"
+    blocked.write_text("a file where the records' folder should be")
+    with pytest.raises(SweepError, match=r"run mnist-r0.5-msra-s0-\w+ failed: (FileExistsError|NotADirectoryError)"):
+        run_sweep([Config(ratio=0.5, epochs=1)], str(blocked), str(tiny_mnist), workers=1)
