@@ -302,3 +302,23 @@ def readable(t: pd.DataFrame) -> pd.io.formats.style.Styler:
     formats |= {HEADERS["ratio"]: "{:.0%}"} if "ratio" in t else {}
     shown = t.assign(**{c: 100 * t[c] for c in percent}).rename(columns=HEADERS)
     return shown.style.hide(axis="index").format(formats, na_rep="–")
+
+
+def headline(df: pd.DataFrame, deltas: pd.DataFrame) -> dict[str, Any]:
+    """The book's abstract in numbers: which Table 2 it rests on, claims reproduced, the smallest and largest differences."""
+    t2 = table2(df, deltas)
+    which = "convergence protocol" if len(t2) == len(deltas) and len(t2) else "fixed schedule"
+    t2 = t2 if which == "convergence protocol" else table2(df, deltas, stop="fixed")
+    verdicts = claims(t2, df)["verdict"]
+    out: dict[str, Any] = {"table2_protocol": which, "table2_cells": len(t2), "claims_total": len(verdicts)}
+    out |= {
+        "claims_reproduced": int((verdicts == "reproduced").sum()),
+        "cells_msra_better": int(((t2["p_holm"] < ALPHA) & (t2["diff"] < 0)).sum()),
+    }
+    for end, row in (
+        ("min", t2.loc[t2["diff"].abs().idxmin()] if len(t2) else None),
+        ("max", t2.loc[t2["diff"].abs().idxmax()] if len(t2) else None),
+    ):
+        out[f"diff_{end}"] = float(100 * row["diff"]) if row is not None else math.nan
+        out[f"diff_{end}_cell"] = f"{row['dataset']}, r = {100 * row['ratio']:g} %" if row is not None else "no cell"
+    return out
