@@ -114,6 +114,8 @@ class Config(SeedOptions):
     ratio: float = _opt(0.1, "fraction of the training set kept, stratified by class", rule=FRACTION)
     grayscale: bool = _opt(True, "convert colour images to ITU-R 601-2 luma (the paper's 1x32x32)", rule=BOOL)
     init: str = _opt("msra", "conv-filter initialization: MSRA (He) or the paper's seed filters", INITS)
+    inputs: str = _opt("unit", "network input: pixels in [0, 1], or standardized by the training set's mean and sd", ("unit", "standard"))
+    conv_relu: bool = _opt(True, "ReLU after C1 and C3 (Caffe's LeNet has none)", rule=BOOL)
     hidden: tuple[int, ...] = _opt((120, 84), "classifier hidden widths (LeNet-5: 120 84; Caffe's LeNet: 500)", rule=WIDTHS)
     epochs: int = _opt(30, "training epochs; with stop=converged, the most a run may train", rule=_whole(1))
     batch_size: int = _opt(128, "minibatch size", rule=_whole(1))
@@ -178,7 +180,7 @@ class Config(SeedOptions):
         return SeedOptions(**{name: getattr(self, name) for name in SEED_FIELDS})
 
 
-LATER = ("max_cosine", "stop", "patience", "rtol", "atol", "score_epochs")
+LATER = ("max_cosine", "stop", "patience", "rtol", "atol", "score_epochs", "inputs", "conv_relu")
 DEFAULTS = {f.name: f.default for f in dataclasses.fields(Config)}
 
 

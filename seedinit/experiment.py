@@ -21,7 +21,7 @@ from .training import Pool, Progress, fit, resolve_device, stack
 def build_model(config: Config, images: Tensor, num_classes: int) -> tuple[nn.Module, list[LayerReport]]:
     """LeNet-5 initialized as ``config`` says: MSRA everywhere, then seed filters for C1 and C3."""
     # channels-last: max-pooling runs several times faster on the CPU in this layout
-    model = lenet_for(images, num_classes, config.hidden).to(images.device, memory_format=torch.channels_last)
+    model = lenet_for(images, num_classes, config.hidden, config.conv_relu).to(images.device, memory_format=torch.channels_last)
     g = generator(config.seed, "init")
     msra_init_(model, generator=g)
     reports = seed_init_(model, images, config, generator=g) if config.init == "seed" else []
@@ -42,13 +42,16 @@ def run_together(configs: list[Config], data: Dataset, progress: bool = False) -
     if len({(c.key(), c.seed) for c in configs}) != len(configs):
         raise ValueError("runs trained together must be distinct; the same run appears twice")
     device = resolve_device(configs[0].device)
-    x, y = to_float(data.x_train.to(device)), data.y_train.to(device)
+    x, y, x_test = to_float(data.x_train.to(device)), data.y_train.to(device), to_float(data.x_test.to(device))
+    if configs[0].inputs == "standard":  # by the whole training set's statistics, the same for every subset
+        mean, sd = x.mean(), x.std()
+        x, x_test = (x - mean) / sd, (x_test - mean) / sd
     splits = [split_indices(c, data.y_train) for c in configs]
     train_idx, val_idx = (torch.stack(part).to(device) for part in zip(*splits))  # stratified: equal sizes
     t0 = time.perf_counter()
     built = [build_model(c, x[t], data.num_classes) for c, t in zip(configs, train_idx)]
     t_init = (time.perf_counter() - t0) / len(configs)
-    pool = Pool(x, y, train_idx, val_idx, to_float(data.x_test.to(device)), data.y_test.to(device), data.num_classes)
+    pool = Pool(x, y, train_idx, val_idx, x_test, data.y_test.to(device), data.num_classes)
     runs = fit(stack([m for m, _ in built]), pool, configs, [generator(c.seed, "order") for c in configs], progress)
     sizes = {"train": train_idx.shape[1], "val": val_idx.shape[1], "test": len(pool.y_test)}
     return [record_for(r, reports, sizes, t_init, device, len(configs)) for r, (_, reports) in zip(runs, built)]

@@ -51,6 +51,11 @@ VARIANTS: dict[str, dict[str, Any]] = {  # readings of Algorithm 1 (zero-mean is
 LONG = 3  # the schedule study's multiple of the protocol's epochs
 SCHEDULE_DATASETS = ("cifar10", "cifar100")
 SENSITIVITY = {"theta": (0.5, 0.9), "epsilon": (0.25, 0.75), "radius": (1, 3)}  # one at a time, at delta 0.5
+# the baseline study (MSRA, MNIST, convergence protocol): training-set sizes besides Table 2's 600 and 6,000 (the paper's
+# section 5 says "5,600" for r = 1 %), and Caffe's LeNet settings at r = 10 %, alone and together: where does 98.71 % come from?
+BASELINE_SIZES = (5600, 12000, 60000)
+CAFFE = {"500-unit head": {"hidden": (500,)}, "no conv ReLU": {"conv_relu": False}, "standardized inputs": {"inputs": "standard"}}
+CAFFE["all three"] = {k: v for setting in CAFFE.values() for k, v in setting.items()}
 
 
 def cell(dataset: str, ratio: float, role: str, **settings: Any) -> Config:
@@ -107,12 +112,20 @@ def chosen_deltas(records: list[dict]) -> dict[tuple[str, float], float]:
     return {(row.dataset, row.ratio): float(row.delta) for row in chosen.itertuples()}
 
 
+def baseline_runs() -> list[Config]:
+    """The baseline study: MSRA on MNIST until converged, ``FEW_SEEDS`` each, at each size and with each Caffe setting."""
+    until = {**UNTIL_CONVERGED, "epochs": CAP[0.1], "dataset": "mnist", "role": "study:baseline"}
+    runs = [Config.from_dict({**until, "ratio": n / 60000, "seed": s}) for n in BASELINE_SIZES for s in FEW_SEEDS]
+    return runs + [Config.from_dict({**until, "ratio": 0.1, "seed": s, **c}) for c in CAFFE.values() for s in FEW_SEEDS]
+
+
 def stage1_runs(datasets: Iterable[str], ratios: Iterable[float], studies: bool = True) -> list[Config]:
-    """Stage 1: the delta grid of every cell, and the studies of the study datasets."""
+    """Stage 1: the delta grid of every cell, and the studies of the study datasets (with MNIST, the baseline study)."""
     datasets = list(datasets)
     runs = [c for d in datasets for r in ratios for c in selection_runs(d, r)]
     if studies:
         runs += [c for d in datasets if d in STUDY_DATASETS for c in study_runs(d)]
+        runs += baseline_runs() if "mnist" in datasets else []
     return runs
 
 

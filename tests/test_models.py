@@ -33,3 +33,22 @@ def test_pooling_before_relu_matches_the_textbook_order_in_values_and_gradients(
     ours = model.features(x)
     (g,) = torch.autograd.grad(ours.square().sum(), model.c1.weight)
     assert torch.equal(ours, textbook) and torch.equal(g, g_ref)
+
+
+def test_caffes_lenet_settings_change_what_they_say():
+    import torch
+
+    x = torch.randn(4, 1, 28, 28)
+    assert (LeNet5().features(x) >= 0).all() and (LeNet5(conv_relu=False).features(x) < 0).any()  # no ReLU after the convs
+    assert LeNet5(hidden=(500,)).fcs[0].out_features == 500
+
+
+def test_standardized_inputs_and_no_conv_relu_train_and_are_recorded(tiny_mnist):
+    from seedinit import Config, load_dataset, run
+
+    data = load_dataset("mnist", tiny_mnist)
+    base = run(Config(ratio=0.5, epochs=2, device="cpu"), data)
+    for changes in ({"inputs": "standard"}, {"conv_relu": False}):
+        record = run(Config(ratio=0.5, epochs=2, device="cpu", **changes), data)
+        assert record["config"] | changes == record["config"] and record["history"] != base["history"]
+    assert Config(inputs="standard").key() != Config().key() and Config(conv_relu=True).key() == Config().key()

@@ -64,3 +64,13 @@ def test_reproduce_chooses_delta_on_validation_then_runs_the_arms(tiny_mnist, mo
 def test_reproduce_refuses_a_ratio_outside_the_protocol(capsys):
     assert main(["reproduce", "--ratios", "0.2", "--out", "x"]) == 2
     assert "--ratios 0.2 is not allowed; the protocol's ratios are 0.01, 0.05, 0.1" in capsys.readouterr().err
+
+
+def test_the_baseline_study_is_msra_on_mnist_at_other_sizes_and_with_caffes_settings():
+    runs = protocol.baseline_runs()
+    assert {(c.init, c.dataset, c.role, c.stop) for c in runs} == {("msra", "mnist", "study:baseline", "converged")}
+    sizes = sorted({round(c.ratio * 60000) for c in runs})
+    assert sizes == [5600, 6000, 12000, 60000]  # 600 and 6,000 with LeNet-5's own settings are Table 2's MSRA runs
+    caffe = {(c.hidden, c.conv_relu, c.inputs) for c in runs if c.ratio == 0.1}
+    assert caffe == {((500,), True, "unit"), ((120, 84), False, "unit"), ((120, 84), True, "standard"), ((500,), False, "standard")}
+    assert len(runs) == (3 + 4) * len(protocol.FEW_SEEDS)
