@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import json
+import tarfile
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from cost import fit, fixed_grid, project, work
 
-from seedinit import Config, load_records
+from seedinit import Config
 from seedinit.analysis import choose_delta, frame, table2
+
+
+def load_archive(path: str | Path) -> list[dict[str, Any]]:
+    """The records in a ``.tar.gz`` archive of a records folder (a GPU machine's results, carried back whole)."""
+    with tarfile.open(path) as tar:
+        members = sorted((m for m in tar.getmembers() if m.isfile() and m.name.endswith(".json")), key=lambda m: m.name)
+        return [json.loads(tar.extractfile(m).read()) for m in members]
 
 
 def benchmarks(folder: str | Path) -> pd.DataFrame:
@@ -51,7 +59,7 @@ def run_costs(records: list[dict[str, Any]]) -> pd.DataFrame:
 def gpu_grid(folder: str | Path) -> tuple[pd.DataFrame, str]:
     """The whole protocol timed on one GPU in one call (``benchmarks/grid.py``): per ensemble its wall time, and a summary line."""
     folder = Path(folder)
-    gpu = load_records(folder / "records.tar.gz")
+    gpu = load_archive(folder / "records.tar.gz")
     wall = int((folder / "ended").read_text()) - int((folder / "started").read_text())
     stage1 = json.loads((folder / "stages.json").read_text())["stage 1"]
     done = pd.DataFrame(

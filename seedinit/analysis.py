@@ -261,6 +261,26 @@ def delta03(df: pd.DataFrame) -> pd.DataFrame:
     return cell.groupby(["stop", "arm", "delta"], dropna=False).agg(**agg).reset_index()
 
 
+PAPER_MSRA_MNIST = 0.9871  # the paper's MSRA baseline on MNIST at r = 10 % (its Table 2), the number the baseline study seeks
+
+
+def baseline(df: pd.DataFrame, records: list[dict[str, Any]]) -> pd.DataFrame:
+    """The baseline study: MSRA on MNIST until converged, per training-set size and Caffe setting (Table 2's MSRA runs at
+    600 and 6,000 images included): mean, sd, and whether the paper's 98.71 % lies within two sds of the mean."""
+    size = pd.Series([r["sizes"]["train"] for r in records], index=df.index)
+    runs = df[(df["arm"] == "msra") & (df["dataset"] == "mnist") & (df["stop"] == "converged") & df["converged"]]
+    runs = runs[
+        (runs["role"] == "study:baseline")
+        | ((runs["role"] == "table2") & runs["seed"].isin(runs.loc[runs["role"] == "study:baseline", "seed"]))
+    ]
+    t = (
+        runs.assign(images=size)
+        .groupby(["images", "hidden", "conv_relu", "inputs"])
+        .agg(runs=("q34", "size"), q34=("q34", "mean"), sd=("q34", "std"))
+    )
+    return t.reset_index().assign(reaches=lambda t: t["q34"] + 2 * t["sd"].fillna(0) >= PAPER_MSRA_MNIST)
+
+
 Judge = Callable[[pd.DataFrame, pd.DataFrame], tuple[str, str]]
 
 
@@ -329,7 +349,8 @@ HEADERS = {
     "p_paired": "p (paired)", "p_holm": "p (Holm)", "significant": "significant", "unconverged": "not converged",
     "q34": "Q3/4", "val_q34": "val Q3/4", "converged_at": "converged at epoch", "loss_start": "loss at window start",
     "loss_end": "loss at the end", "gain": "accuracy gain over the window", "seeded": "filters seeded", "runs": "runs",
-    "git_commit": "commit", "device": "machine", "stop": "training", "sd": "sd", "lowest": "lowest",
+    "git_commit": "commit", "device": "machine", "stop": "training", "sd": "sd", "lowest": "lowest", "images": "training images",
+    "conv_relu": "ReLU after convs", "inputs": "inputs", "reaches": "98.71 % within 2 sd",
     "n_arm": "n arm", "arm_mean": "arm mean", "arm_sd": "arm sd",
 }  # fmt: skip
 PERCENT = ("msra_mean", "msra_sd", "seed_mean", "seed_sd", "arm_sd", "diff", "q34", "val_q34", "gain", "seeded", "sd", "lowest")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -51,38 +52,9 @@ IDX_FILES = {"x_train": "train-images-idx3-ubyte", "y_train": "train-labels-idx1
 IDX_FILES |= {"y_test": "t10k-labels-idx1-ubyte"}
 assert tuple(SPECS) == DATASETS
 
-# SHA-256 of each array's bytes (labels as int64), as torchvision yields them (../shared/data/README.md); fashion_mnist's
-# from Debian's dataset-fashion-mnist (Zalando's files); ``*_luma``: of the (N, H, W) luma images ``luma`` computes from them.
-SHA256 = {
-    "fashion_mnist": {
-        "x_train": "2e487a6c89124f78f2d7521542223cafe96f7123c3ca13d447772ac6ecbb3012",
-        "y_train": "e3245b63f7c40d1c8b652835f19744d970c1613b40ddac6bcfc87b9c46e16a0b",
-        "x_test": "c867c93ff95360594e8ec3287995350b824dd110b11595c0e13d5423f621867a",
-        "y_test": "d51d859896c55775b9e9e219b77ff03bcec1b6ac322f313544dc3f9e7bc94fae",
-    },
-    "mnist": {
-        "x_train": "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757",
-        "y_train": "e474323ac02fc156161b0bbb1f8c9cfeb327a74bcd9f9680a8385269a24f566c",
-        "x_test": "6d87418db22cc8025d05968bec9bd5c3932904b23485740db143a061a2c9d161",
-        "y_test": "2fd8de6bdb8d11780b4b96dc57847bcfe6953f7c32aa48bfcd8237c3b7847243",
-    },
-    "cifar10": {
-        "x_train": "47af8b02cfcfb6cdf3dbbd1969ad7f1b70f4413f6f80f437b020ee4e5bc8304a",
-        "y_train": "f5cfe00b0f00968c0cc5ff3b1d2de51b10e33efa277c2986f4e0fa63e58c9f4f",
-        "x_test": "f9b1e2130bab680db56eb06d886f7f1ad0f1183907ceff4659d1735c890f5b04",
-        "y_test": "cbb7365de8ed11f05cc4c3a1e7f78144127c5e851efd83762fb18202461230bb",
-        "x_train_luma": "f346c5f19e1cde45025299d0b5224a35d90eebcae6b08126508785ecb7953bcb",
-        "x_test_luma": "da6570c8fc30598084b7026f0db9189359f487774fe45dee03ff80287878c887",
-    },
-    "cifar100": {
-        "x_train": "4e457917601a66aed021f5fa37957b56c6319557c0a8ed5484de3c390af45430",
-        "y_train": "8bf4935e7c77a3096270043c6f3b221b6ecb9c63d1a08608e9af66cff17e977a",
-        "x_test": "4cb8e5d9309da489bf6b19cc10cd96c3ae6f8daf225380b605aaee4c0d6aee19",
-        "y_test": "80031c23f8300724c6fbc588e4bccbe41c6392041782148727bb497b0132c4ad",
-        "x_train_luma": "099a18c34c4296a8e4a822081505b45f5e5bfccbe7a0c986ef06f79a2b34ea26",
-        "x_test_luma": "9496da7f00c8ec82c704ca277f62bb6403fdf1d7579750b56bf0fd6919245509",
-    },
-}
+# SHA-256 of each array's bytes (labels as int64), as torchvision yields them (../shared/data/README.md); fashion_mnist's from
+# Debian's dataset-fashion-mnist (Zalando's files); ``*_luma``: of the (N, H, W) luma images ``luma`` computes from them.
+SHA256: dict[str, dict[str, str]] = json.loads((Path(__file__).parent / "digests.json").read_text())
 KEYS = ("x_train", "y_train", "x_test", "y_test")
 
 

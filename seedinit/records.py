@@ -7,7 +7,6 @@ import math
 import os
 import platform
 import subprocess
-import tarfile
 import tempfile
 from importlib.metadata import version
 from pathlib import Path
@@ -75,17 +74,17 @@ def _parse(text: str, where: str) -> dict[str, Any]:
     return record
 
 
-def load_records(source: str | os.PathLike) -> list[dict[str, Any]]:
-    """Every ``*.json`` record under a folder (recursively), or in a ``.tar.gz`` archive of one, sorted by name."""
-    source = Path(source)
-    if source.name.endswith((".tar.gz", ".tgz")):
-        try:
-            with tarfile.open(source) as tar:
-                members = sorted((m for m in tar.getmembers() if m.isfile() and m.name.endswith(".json")), key=lambda m: m.name)
-                return [_parse(tar.extractfile(m).read().decode(), f"{source}:{m.name}") for m in members]
-        except (OSError, tarfile.TarError) as err:
-            raise RecordError(f"{source}: not a readable archive of records ({err})") from None
-    return [read_record(p) for p in sorted(source.rglob("*.json"))]
+def load_records(folder: str | os.PathLike) -> list[dict[str, Any]]:
+    """Every ``*.json`` record under ``folder`` (recursively), sorted by name."""
+    return [read_record(p) for p in sorted(Path(folder).rglob("*.json"))]
+
+
+def cpu_model() -> str:
+    """The processor's name as Linux reports it (``platform.processor()`` elsewhere)."""
+    try:
+        return next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
 
 
 def _git(*args: str) -> str | None:
@@ -115,5 +114,6 @@ def provenance(device: torch.device) -> dict[str, Any]:
         "device": torch.cuda.get_device_name(device)
         if device.type == "cuda"
         else f"cpu ({platform.machine()}, {torch.get_num_threads()} threads)",
+        "machine": f"{cpu_model()}, {os.cpu_count()} cores" + (f", {torch.cuda.get_device_name(device)}" if device.type == "cuda" else ""),
         "platform": platform.platform(),
     }

@@ -1,12 +1,19 @@
-"""Records: read alike from a folder or from a .tar.gz archive of it, and a bad one named."""
+"""Records: read from a folder in name order, a bad one named, and provenance that names the machine."""
 
 import json
+import os
+import sys
 import tarfile
+from pathlib import Path
 
 import pytest
+import torch
 
 from seedinit import load_records
-from seedinit.records import RecordError, write_record
+from seedinit.records import RecordError, provenance, write_record
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from report import load_archive
 
 
 def record(seed: int) -> dict:
@@ -21,15 +28,16 @@ def test_records_from_a_folder_and_from_its_archive_are_the_same(tmp_path):
         tar.add(tmp_path / "runs", arcname="runs")
     from_folder = load_records(tmp_path / "runs")
     assert [r["config"]["seed"] for r in from_folder] == [0, 1, 2]
-    assert load_records(tmp_path / "runs.tar.gz") == from_folder
+    assert load_archive(tmp_path / "runs.tar.gz") == from_folder
 
 
-def test_a_bad_record_in_an_archive_is_named(tmp_path):
+def test_a_bad_record_is_named(tmp_path):
     (tmp_path / "bad.json").write_text(json.dumps({"config": {}}))
-    with tarfile.open(tmp_path / "runs.tar.gz", "w:gz") as tar:
-        tar.add(tmp_path / "bad.json", arcname="runs/bad.json")
-    with pytest.raises(RecordError, match=r"runs\.tar\.gz:runs/bad\.json: record lacks \['history', 'q34', 'provenance'\]"):
-        load_records(tmp_path / "runs.tar.gz")
-    (tmp_path / "broken.tar.gz").write_bytes(b"not gzip")
-    with pytest.raises(RecordError, match="not a readable archive of records"):
-        load_records(tmp_path / "broken.tar.gz")
+    with pytest.raises(RecordError, match=r"bad\.json: record lacks \['history', 'q34', 'provenance'\]"):
+        load_records(tmp_path)
+
+
+def test_provenance_names_the_commit_the_libraries_and_the_machine():
+    p = provenance(torch.device("cpu"))
+    assert p["machine"].endswith(f", {os.cpu_count()} cores") and len(p["machine"]) > len(f", {os.cpu_count()} cores")
+    assert p["torch"] == torch.__version__ and len(p["git_commit"] or "x" * 40) == 40
