@@ -82,3 +82,34 @@ def test_claims_are_judged_on_table2():
     df = frame(records)
     assert claims(t2, df)["verdict"].iloc[-1] == "reproduced"
     assert claims(t2.iloc[:0], df)["verdict"].iloc[0] == "not run"
+
+
+def test_any_arm_against_msra_trained_alike_and_the_summary_per_configuration():
+    from seedinit.analysis import against_msra, coverage, summary
+
+    msra, seed = [0.90, 0.91, 0.92], [0.80, 0.83, 0.81]
+    runs = [record(q, role="user", ratio=0.5, epochs=4, seed=s) for s, q in enumerate(msra)]
+    runs += [record(q, role="user", ratio=0.5, epochs=4, init="seed", delta=0.3, seed=s) for s, q in enumerate(seed)]
+    runs += [record(0.5, role="user", ratio=0.5, epochs=8, init="seed", seed=0)]  # trained longer: no MSRA partner
+    df = frame(runs)
+    [row] = against_msra(df).itertuples()
+    assert (row.arm, row.delta, row.n_msra, row.n_arm) == ("seed", 0.3, 3, 3)
+    assert row.p_paired == pytest.approx(ttest_rel(seed, msra).pvalue) and row.diff == pytest.approx(np.mean(seed) - np.mean(msra))
+    s = summary(df)
+    assert list(s["runs"]) == [3, 3, 1] and "epochs" in s and "role" not in s  # only the settings that vary are shown
+    configs = [Config.from_dict(r["config"]) for r in runs] + [Config(seed=7)]
+    assert coverage(configs, runs)[["runs", "recorded"]].sum().tolist() == [8, 7]
+
+
+def test_the_baseline_study_reads_its_runs_and_table_2s_msra_runs_of_the_same_seeds():
+    from seedinit.analysis import baseline
+
+    runs = [
+        record(0.985 + s / 1000, role="study:baseline", ratio=0.2, seed=s, dataset="mnist", stop="converged", epochs=100) for s in range(3)
+    ]
+    runs += [record(0.975, ratio=0.1, seed=s, dataset="mnist") for s in range(10)]  # Table 2's MSRA runs
+    for r, n in zip(runs, [12000] * 3 + [6000] * 10):
+        r["sizes"] = {"train": n}
+    t = baseline(frame(runs), runs).set_index("images")
+    assert t.loc[12000, "runs"] == 3 and t.loc[12000, "reaches"]  # 0.986 + 2 x 0.001 >= 0.9871
+    assert t.loc[6000, "runs"] == 3 and not t.loc[6000, "reaches"]  # the seeds the study uses, not all ten
