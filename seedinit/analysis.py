@@ -82,16 +82,22 @@ def arm(c: dict[str, Any]) -> str:
     return "seed" + (f"[{','.join(tags)}]" if tags else "")
 
 
-def choose_delta(df: pd.DataFrame, by: str = "val_q34", arm_name: str = "seed") -> pd.DataFrame:
-    """Per dataset and ratio, the delta of ``arm_name`` with the best mean ``by`` over the delta grid's runs.
-
-    ``by="val_q34"`` is our choice; ``by="q34"`` the paper's (the best test accuracy), shown for comparison only.
-    """
-    runs = df[(df["role"] == "delta-grid") & (df["arm"] == arm_name) & df[by].notna()]
+def choose_delta(df: pd.DataFrame, by: str = "val_q34", arm_name: str = "seed", stop: str = "fixed") -> pd.DataFrame:
+    """Per dataset and ratio, the delta of ``arm_name`` with the best mean ``by`` over the delta grid's runs trained
+    with ``stop``. ``by="val_q34"`` is our choice; ``by="q34"`` the paper's (the best test accuracy), for comparison only."""
+    runs = df[(df["role"] == "delta-grid") & (df["stop"] == stop) & (df["arm"] == arm_name) & df[by].notna()]
     if runs.empty:
         return pd.DataFrame(columns=["dataset", "ratio", "delta", by])
     means = runs.groupby(["dataset", "ratio", "delta"], as_index=False)[by].mean()
     return means.loc[means.groupby(["dataset", "ratio"])[by].idxmax()].reset_index(drop=True)
+
+
+def delta_check(df: pd.DataFrame) -> pd.DataFrame:
+    """Per cell, the delta the fixed-schedule grid chose beside the best of it and its neighbours trained until converged
+    (validation Q3/4, the same RNG seeds): the same choice means the grid's schedule did not decide Table 2's delta."""
+    fixed, converged = choose_delta(df), choose_delta(df, stop="converged")
+    t = fixed.merge(converged, on=["dataset", "ratio"], how="left", suffixes=("", "_converged"))
+    return t.assign(same=np.isclose(t["delta"], t["delta_converged"]))
 
 
 def compare(a: pd.DataFrame, b: pd.DataFrame) -> dict[str, float]:
@@ -350,7 +356,8 @@ HEADERS = {
     "q34": "Q3/4", "val_q34": "val Q3/4", "converged_at": "converged at epoch", "loss_start": "loss at window start",
     "loss_end": "loss at the end", "gain": "accuracy gain over the window", "seeded": "filters seeded", "runs": "runs",
     "git_commit": "commit", "device": "machine", "stop": "training", "sd": "sd", "lowest": "lowest", "images": "training images",
-    "conv_relu": "ReLU after convs", "inputs": "inputs", "reaches": "98.71 % within 2 sd",
+    "conv_relu": "ReLU after convs", "inputs": "inputs", "reaches": "98.71 % within 2 sd", "delta_converged": "δ (until converged)",
+    "val_q34_converged": "val Q3/4 (until converged)", "same": "same δ",
     "n_arm": "n arm", "arm_mean": "arm mean", "arm_sd": "arm sd",
 }  # fmt: skip
 PERCENT = ("msra_mean", "msra_sd", "seed_mean", "seed_sd", "arm_sd", "diff", "q34", "val_q34", "gain", "seeded", "sd", "lowest")

@@ -125,6 +125,14 @@ def grid(
     return list({(c.key(), c.seed): c for c in runs}.values())  # an MSRA run once, whatever the deltas
 
 
+def neighbour_runs(dataset: str, ratio: float, delta: float) -> list[Config]:
+    """The delta grid's check: the seed filters at the chosen delta and its neighbours in ``DELTAS``, with the validation
+    split and ``FEW_SEEDS``, trained until converged; the fixed schedule's choice stands if these choose the same delta."""
+    i = DELTAS.index(delta)
+    until = {**UNTIL_CONVERGED, "epochs": CAP[ratio], "val_fraction": VAL_FRACTION, "init": "seed"}
+    return [cell(dataset, ratio, "delta-grid", delta=d, seed=s, **until) for d in DELTAS[max(0, i - 1) : i + 2] for s in FEW_SEEDS]
+
+
 def baseline_runs() -> list[Config]:
     """The baseline study: MSRA on MNIST until converged, ``FEW_SEEDS`` each, at each size and with each Caffe setting."""
     until = {**UNTIL_CONVERGED, "epochs": CAP[0.1], "dataset": "mnist", "role": "study:baseline"}

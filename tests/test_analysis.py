@@ -113,3 +113,13 @@ def test_the_baseline_study_reads_its_runs_and_table_2s_msra_runs_of_the_same_se
     t = baseline(frame(runs), runs).set_index("images")
     assert t.loc[12000, "runs"] == 3 and t.loc[12000, "reaches"]  # 0.986 + 2 x 0.001 >= 0.9871
     assert t.loc[6000, "runs"] == 3 and not t.loc[6000, "reaches"]  # the seeds the study uses, not all ten
+
+
+def test_the_delta_check_sets_the_converged_choice_beside_the_fixed_one():
+    from seedinit.analysis import delta_check
+
+    runs = grid("mnist", 0.1, {0.5: 0.90, 0.6: 0.95})
+    runs += [record(0.5, v, "delta-grid", ratio=0.1, init="seed", delta=d, seed=0, val_fraction=0.2, stop="converged", epochs=100)
+             for d, v in {0.5: 0.97, 0.6: 0.96}.items()]  # fmt: skip
+    [row] = delta_check(frame(runs)).itertuples()
+    assert (row.delta, row.delta_converged, row.same) == (0.6, 0.5, False)

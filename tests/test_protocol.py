@@ -74,3 +74,10 @@ def test_the_baseline_study_is_msra_on_mnist_at_other_sizes_and_with_caffes_sett
     caffe = {(c.hidden, c.conv_relu, c.inputs) for c in runs if c.ratio == 0.1}
     assert caffe == {((500,), True, "unit"), ((120, 84), False, "unit"), ((120, 84), True, "standard"), ((500,), False, "standard")}
     assert len(runs) == (3 + 4) * len(protocol.FEW_SEEDS)
+
+
+def test_the_delta_check_reruns_the_chosen_delta_and_its_neighbours_until_converged():
+    runs = protocol.neighbour_runs("cifar10", 0.05, 0.9)
+    assert sorted({c.delta for c in runs}) == [0.8, 0.9] and len(runs) == 2 * len(protocol.FEW_SEEDS)  # 0.9 ends the grid
+    assert {(c.role, c.stop, c.val_fraction, c.epochs) for c in runs} == {("delta-grid", "converged", 0.2, protocol.CAP[0.05])}
+    assert sorted({c.delta for c in protocol.neighbour_runs("mnist", 0.1, 0.5)}) == [0.4, 0.5, 0.6]
