@@ -97,7 +97,8 @@ def delta_check(df: pd.DataFrame) -> pd.DataFrame:
     (validation Q3/4, the same RNG seeds): the same choice means the grid's schedule did not decide Table 2's delta."""
     fixed, converged = choose_delta(df), choose_delta(df, stop="converged")
     t = fixed.merge(converged, on=["dataset", "ratio"], how="left", suffixes=("", "_converged"))
-    return t.assign(same=np.isclose(t["delta"], t["delta_converged"]))
+    t[["delta_converged", "val_q34_converged"]] = t[["delta_converged", "val_q34_converged"]].astype(float)
+    return t.assign(same=np.isclose(t["delta"].astype(float), t["delta_converged"]))
 
 
 def compare(a: pd.DataFrame, b: pd.DataFrame) -> dict[str, float]:
