@@ -142,9 +142,9 @@ def coverage(configs: list[Any], records: list[dict[str, Any]]) -> pd.DataFrame:
     return t.groupby(["dataset", "ratio", "role"]).agg(runs=("recorded", "size"), recorded=("recorded", "sum")).reset_index()
 
 
-def runs_of(df: pd.DataFrame, role: str = "table2", stop: str | None = None) -> pd.DataFrame:
-    """The runs recorded for ``role`` (and trained with ``stop``, when given)."""
-    return df[(df["role"] == role) & ((df["stop"] == stop) if stop else True)]
+def runs_of(df: pd.DataFrame, role: str = "table2", stop: str = "converged") -> pd.DataFrame:
+    """The runs recorded for ``role`` and trained with ``stop``."""
+    return df[(df["role"] == role) & (df["stop"] == stop)]
 
 
 def _versus(msra: pd.DataFrame, other: pd.DataFrame, converged_only: bool) -> dict[str, Any]:
@@ -188,11 +188,8 @@ T2_COLUMNS += ("unconverged", "p_welch", "p_paired")
 def table2(df: pd.DataFrame, deltas: pd.DataFrame, arm_name: str = "seed", role: str = "table2", stop: str = "converged") -> pd.DataFrame:
     """The paper's Table 2: per dataset and ratio, MSRA against ``arm_name`` at the chosen delta, over the runs of
     ``role`` trained with ``stop``. With stop=converged a run that never converged is counted (``unconverged``), not scored."""
-    runs = runs_of(df, role, stop if role != "delta-grid" else None)
-    chosen = deltas.set_index(["dataset", "ratio"])["delta"]
-    at = np.array([chosen.get(k, np.nan) for k in zip(runs["dataset"], runs["ratio"])], dtype=float)
-    runs = runs[(runs["arm"] == "msra") | ((runs["arm"] == arm_name) & np.isclose(runs["delta"], at))]
-    t = against_msra(runs, converged_only=stop == "converged").drop(columns=["significant", "p_holm"])
+    runs = runs_of(df, role, stop)
+    t = against_msra(runs[_at_chosen(runs, deltas, arm_name)], converged_only=stop == "converged").drop(columns=["significant", "p_holm"])
     t = t.rename(columns={"n_arm": "n_seed", "arm_mean": "seed_mean", "arm_sd": "seed_sd"})[list(T2_COLUMNS)]
     return _holm(t.sort_values(["dataset", "ratio"]).reset_index(drop=True))
 
@@ -200,10 +197,9 @@ def table2(df: pd.DataFrame, deltas: pd.DataFrame, arm_name: str = "seed", role:
 def convergence(df: pd.DataFrame, deltas: pd.DataFrame, role: str = "table2", stop: str = "converged") -> pd.DataFrame:
     """Per cell and arm (MSRA, the seed filters at the chosen delta): median convergence epoch, median training loss
     at the start and end of the scoring window, median accuracy gain over it, and the runs that never converged."""
-    chosen = deltas.set_index(["dataset", "ratio"])["delta"]
-    runs = runs_of(df, role, stop if role != "delta-grid" else None)
+    runs = runs_of(df, role, stop)
     return (
-        runs[_at_chosen(runs, chosen)]
+        runs[_at_chosen(runs, deltas)]
         .groupby(["dataset", "ratio", "arm"])
         .agg(
             runs=("q34", "size"),
@@ -217,10 +213,11 @@ def convergence(df: pd.DataFrame, deltas: pd.DataFrame, role: str = "table2", st
     )
 
 
-def _at_chosen(runs: pd.DataFrame, chosen: pd.Series) -> pd.Series:
-    """MSRA runs, and the paper's reading at its cell's chosen delta."""
+def _at_chosen(runs: pd.DataFrame, deltas: pd.DataFrame, arm_name: str = "seed") -> pd.Series:
+    """MSRA runs, and ``arm_name``'s at its cell's chosen delta (``deltas`` as ``choose_delta`` gives them)."""
+    chosen = deltas.set_index(["dataset", "ratio"])["delta"]
     at = np.array([chosen.get(k, np.nan) for k in zip(runs["dataset"], runs["ratio"])], dtype=float)
-    return (runs["arm"] == "msra") | ((runs["arm"] == "seed") & np.isclose(runs["delta"], at))
+    return (runs["arm"] == "msra") | ((runs["arm"] == arm_name) & np.isclose(runs["delta"], at))
 
 
 def study(df: pd.DataFrame, datasets: tuple[str, ...], ratio: float) -> pd.DataFrame:
@@ -241,11 +238,10 @@ def schedule(df: pd.DataFrame, deltas: pd.DataFrame) -> pd.DataFrame:
     long = df[df["role"] == "study:schedule"]
     if long.empty:
         return pd.DataFrame()
-    chosen = deltas.set_index(["dataset", "ratio"])["delta"]
     base = runs_of(df, "table2", "fixed")
     base = base[base["seed"].isin(long["seed"]) & base["dataset"].isin(long["dataset"]) & base["ratio"].isin(long["ratio"])]
     both = pd.concat([long, base])
-    both = both[_at_chosen(both, chosen)]
+    both = both[_at_chosen(both, deltas)]
     return (
         both.groupby(["dataset", "ratio", "arm", "epochs"])
         .agg(runs=("q34", "size"), q34=("q34", "mean"), loss_end=("loss_end", "median"))
