@@ -37,7 +37,7 @@ data:
 
 ## make book: execute the notebooks from the recorded results, then build the HTML book in _build/html
 book: $(BIN)/.installed data
-	$(BIN)/python -m seedinit.book
+	$(BIN)/python book/build.py
 
 clean:
 	rm -rf _build

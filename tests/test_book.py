@@ -37,7 +37,7 @@ def copy_book(dest: Path) -> Path:
 
 def book(root: Path, edition: dict) -> subprocess.CompletedProcess:
     (root / "edition.yaml").write_text(yaml.safe_dump(edition))
-    cmd = [sys.executable, "-m", "seedinit.book", "--root", str(root), "--edition", str(root / "edition.yaml")]
+    cmd = [sys.executable, str(ROOT / "book" / "build.py"), "--root", str(root), "--edition", str(root / "edition.yaml")]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
 
 
