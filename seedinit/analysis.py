@@ -20,7 +20,7 @@ from .stats import converged_at, window_start
 
 ALPHA = 0.05
 COLUMNS = ("dataset", "ratio", "init", "delta", "random", "selection", "zero_mean", "gate", "theta", "theta_mode", "epsilon", "radius")
-COLUMNS += ("act_map", "hidden", "epochs", "stop", "val_fraction", "seed", "role")
+COLUMNS += ("act_map", "hidden", "conv_relu", "inputs", "epochs", "stop", "val_fraction", "seed", "role")
 
 
 def scored(record: dict[str, Any]) -> tuple[int, int]:
@@ -108,46 +108,86 @@ def compare(a: pd.DataFrame, b: pd.DataFrame) -> dict[str, float]:
     return out
 
 
+TRAINED_ALIKE = ["dataset", "ratio", "role", "stop", "epochs", "val_fraction", "hidden", "conv_relu", "inputs"]
+
+
+def summary(df: pd.DataFrame) -> pd.DataFrame:
+    """Q3/4 per configuration (every setting but the RNG seed): runs, mean, sd, diverged and never-converged runs;
+    only the settings that vary between the rows are shown."""
+    keys = [*TRAINED_ALIKE, "arm", "delta"]
+    agg = dict(runs=("q34", "size"), q34=("q34", "mean"), sd=("q34", "std"), diverged=("diverged", "sum"))
+    t = df.assign(unconverged=~df["converged"]).groupby(keys, dropna=False).agg(**agg, unconverged=("unconverged", "sum")).reset_index()
+    return varying(t, keys)
+
+
+def varying(t: pd.DataFrame, settings: list[str]) -> pd.DataFrame:
+    """``t`` without the ``settings`` columns that hold one value throughout (dataset, ratio and arm always stay)."""
+    return t.drop(columns=[k for k in settings if k not in ("dataset", "ratio", "arm") and t[k].nunique(dropna=False) <= 1])
+
+
+def coverage(configs: list[Any], records: list[dict[str, Any]]) -> pd.DataFrame:
+    """Per dataset and ratio, how many of ``configs`` (``Config`` objects) have a record among ``records``."""
+    from .config import Config
+
+    have = {(c.key(), c.seed) for c in (Config.from_dict(r["config"]) for r in records)}
+    rows = [{"dataset": c.dataset, "ratio": c.ratio, "role": c.role, "recorded": (c.key(), c.seed) in have} for c in configs]
+    t = pd.DataFrame(rows, columns=["dataset", "ratio", "role", "recorded"])
+    return t.groupby(["dataset", "ratio", "role"]).agg(runs=("recorded", "size"), recorded=("recorded", "sum")).reset_index()
+
+
 def runs_of(df: pd.DataFrame, role: str = "table2", stop: str | None = None) -> pd.DataFrame:
     """The runs recorded for ``role`` (and trained with ``stop``, when given)."""
     return df[(df["role"] == role) & ((df["stop"] == stop) if stop else True)]
 
 
-def table2(df: pd.DataFrame, deltas: pd.DataFrame, arm_name: str = "seed", role: str = "table2", stop: str = "converged") -> pd.DataFrame:
-    """The paper's Table 2: per dataset and ratio, MSRA against ``arm_name`` at the chosen delta, over the runs of
-    ``role`` trained with ``stop``. With stop=converged a run that never converged is counted (``unconverged``), not scored."""
+def _versus(msra: pd.DataFrame, other: pd.DataFrame, converged_only: bool) -> dict[str, Any]:
+    """One arm's runs against MSRA's: sizes, means, sds, difference, divergences, unconverged runs (left out when
+    ``converged_only``) and the two t-tests."""
+    unconverged = int((~msra["converged"]).sum() + (~other["converged"]).sum())
+    if converged_only:
+        msra, other = msra[msra["converged"]], other[other["converged"]]
+    stats = {"n_msra": len(msra), "msra_mean": msra["q34"].mean(), "msra_sd": msra["q34"].std(), "n_arm": len(other)}
+    stats |= {"arm_mean": other["q34"].mean(), "arm_sd": other["q34"].std(), "diff": other["q34"].mean() - msra["q34"].mean()}
+    return stats | {"diverged": int(other["diverged"].sum()), "unconverged": unconverged, **compare(msra, other)}
+
+
+def _holm(t: pd.DataFrame) -> pd.DataFrame:
+    """Significance at ``ALPHA`` by Welch's test, and Holm-adjusted p-values over the table's rows."""
     from statsmodels.stats.multitest import multipletests
 
-    rows = []
-    final = runs_of(df, role, stop if role != "delta-grid" else None)
-    for _, choice in deltas.iterrows():
-        cell = final[(final["dataset"] == choice["dataset"]) & np.isclose(final["ratio"], choice["ratio"])]
-        msra, seed = cell[cell["arm"] == "msra"], cell[(cell["arm"] == arm_name) & np.isclose(cell["delta"], choice["delta"])]
-        unconverged = int((~msra["converged"]).sum() + (~seed["converged"]).sum())
-        if stop == "converged":
-            msra, seed = msra[msra["converged"]], seed[seed["converged"]]
-        if msra.empty or seed.empty:
-            continue
-        rows.append(
-            {
-                "dataset": choice["dataset"], "ratio": choice["ratio"], "delta": choice["delta"],
-                "n_msra": len(msra), "msra_mean": msra["q34"].mean(), "msra_sd": msra["q34"].std(),
-                "n_seed": len(seed), "seed_mean": seed["q34"].mean(), "seed_sd": seed["q34"].std(),
-                "diff": seed["q34"].mean() - msra["q34"].mean(), "diverged": int(seed["diverged"].sum()),
-                "unconverged": unconverged, **compare(msra, seed),
-            }
-        )  # fmt: skip
-    t = pd.DataFrame(rows, columns=T2_COLUMNS)
-    t["significant"] = t["p_welch"] < ALPHA
+    t["significant"], t["p_holm"] = t["p_welch"] < ALPHA, math.nan
     ok = t["p_welch"].notna()
-    t["p_holm"] = math.nan
     if ok.any():
         t.loc[ok, "p_holm"] = multipletests(t.loc[ok, "p_welch"], method="holm")[1]
     return t
 
 
+def against_msra(df: pd.DataFrame, converged_only: bool = False) -> pd.DataFrame:
+    """Every arm (and delta) against the MSRA runs trained alike (``TRAINED_ALIKE``): any folder of records."""
+    rows = []
+    for key, cell in df.groupby(TRAINED_ALIKE, dropna=False, sort=True):
+        msra = cell[cell["arm"] == "msra"]
+        for (name, delta), other in cell[cell["arm"] != "msra"].groupby(["arm", "delta"], dropna=False):
+            if len(msra) and len(other):
+                rows.append(dict(zip(TRAINED_ALIKE, key)) | {"arm": name, "delta": delta} | _versus(msra, other, converged_only))
+    columns = [*TRAINED_ALIKE, "arm", "delta", "n_msra", "msra_mean", "msra_sd", "n_arm", "arm_mean", "arm_sd", "diff", "diverged"]
+    return _holm(pd.DataFrame(rows, columns=[*columns, "unconverged", "p_welch", "p_paired"]))
+
+
 T2_COLUMNS = ("dataset", "ratio", "delta", "n_msra", "msra_mean", "msra_sd", "n_seed", "seed_mean", "seed_sd", "diff", "diverged")
 T2_COLUMNS += ("unconverged", "p_welch", "p_paired")
+
+
+def table2(df: pd.DataFrame, deltas: pd.DataFrame, arm_name: str = "seed", role: str = "table2", stop: str = "converged") -> pd.DataFrame:
+    """The paper's Table 2: per dataset and ratio, MSRA against ``arm_name`` at the chosen delta, over the runs of
+    ``role`` trained with ``stop``. With stop=converged a run that never converged is counted (``unconverged``), not scored."""
+    runs = runs_of(df, role, stop if role != "delta-grid" else None)
+    chosen = deltas.set_index(["dataset", "ratio"])["delta"]
+    at = np.array([chosen.get(k, np.nan) for k in zip(runs["dataset"], runs["ratio"])], dtype=float)
+    runs = runs[(runs["arm"] == "msra") | ((runs["arm"] == arm_name) & np.isclose(runs["delta"], at))]
+    t = against_msra(runs, converged_only=stop == "converged").drop(columns=["significant", "p_holm"])
+    t = t.rename(columns={"n_arm": "n_seed", "arm_mean": "seed_mean", "arm_sd": "seed_sd"})[list(T2_COLUMNS)]
+    return _holm(t.sort_values(["dataset", "ratio"]).reset_index(drop=True))
 
 
 def convergence(df: pd.DataFrame, deltas: pd.DataFrame, role: str = "table2", stop: str = "converged") -> pd.DataFrame:
@@ -285,13 +325,14 @@ def claims(t2: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:
 
 HEADERS = {
     "dataset": "dataset", "ratio": "r", "delta": "δ", "arm": "arm", "n_msra": "n MSRA", "msra_mean": "MSRA mean", "msra_sd": "MSRA sd",
-    "n_seed": "n seed", "seed_mean": "seed mean", "seed_sd": "seed sd", "diff": "seed − MSRA", "p_welch": "p (Welch)",
+    "n_seed": "n seed", "seed_mean": "seed mean", "seed_sd": "seed sd", "diff": "difference to MSRA", "p_welch": "p (Welch)",
     "p_paired": "p (paired)", "p_holm": "p (Holm)", "significant": "significant", "unconverged": "not converged",
     "q34": "Q3/4", "val_q34": "val Q3/4", "converged_at": "converged at epoch", "loss_start": "loss at window start",
     "loss_end": "loss at the end", "gain": "accuracy gain over the window", "seeded": "filters seeded", "runs": "runs",
     "git_commit": "commit", "device": "machine", "stop": "training", "sd": "sd", "lowest": "lowest",
+    "n_arm": "n arm", "arm_mean": "arm mean", "arm_sd": "arm sd",
 }  # fmt: skip
-PERCENT = ("msra_mean", "msra_sd", "seed_mean", "seed_sd", "diff", "q34", "val_q34", "gain", "seeded", "sd", "lowest")
+PERCENT = ("msra_mean", "msra_sd", "seed_mean", "seed_sd", "arm_sd", "diff", "q34", "val_q34", "gain", "seeded", "sd", "lowest")
 
 
 def readable(t: pd.DataFrame) -> pd.io.formats.style.Styler:

@@ -106,6 +106,21 @@ def plot_curves(records: list[dict], ax_loss: plt.Axes | None = None, ax_acc: pl
     return fig
 
 
+def plot_cells(records: list[dict]) -> list[plt.Figure]:
+    """``plot_curves`` for each dataset, ratio and training protocol among ``records``, titled with the final losses."""
+    cells: dict[tuple, list[dict]] = {}
+    for r in records:
+        cells.setdefault((r["config"]["dataset"], r["config"]["ratio"], r["config"].get("stop", "fixed")), []).append(r)
+    figures = []
+    for (dataset, ratio, stop), runs in sorted(cells.items()):
+        fig, tail = plot_curves(runs), [r["history"][-1]["train_loss"] for r in runs]
+        fig.suptitle(
+            f"{dataset}, r = {ratio:g}, stop = {stop}: {len(runs)} runs; final training loss {min(tail):.3g} to {max(tail):.3g}", y=1.03
+        )
+        figures.append(fig)
+    return figures
+
+
 def _delta(c: dict) -> str:
     return f" δ={c['delta']:g}" if c["init"] == "seed" else ""
 

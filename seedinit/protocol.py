@@ -16,6 +16,7 @@ Each run's ``Config.role`` says what it is for: ``delta-grid``, ``table2`` or ``
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable, Iterable
@@ -110,6 +111,18 @@ def chosen_deltas(records: list[dict]) -> dict[tuple[str, float], float]:
         return {}
     chosen = choose_delta(frame(records), "val_q34")
     return {(row.dataset, row.ratio): float(row.delta) for row in chosen.itertuples()}
+
+
+def grid(
+    datasets: list[str], ratios: list[float], inits: list[str], deltas: list[float], seeds: list[int], epochs: int | str
+) -> list[Config]:
+    """A product grid (the experiment notebook's): each init (the seed filters at each delta) and RNG seed, trained
+    ``epochs`` epochs or, with ``epochs="converged"``, until converged, capped as the protocol's nearest ratio."""
+    runs = []
+    for d, r, init, delta, s in itertools.product(datasets, ratios, inits, deltas if "seed" in inits else deltas[:1], seeds):
+        until = {**UNTIL_CONVERGED, "epochs": CAP[min(CAP, key=lambda q: abs(q - r))]} if epochs == "converged" else {"epochs": epochs}
+        runs.append(Config.from_dict({"dataset": d, "ratio": r, "init": init, "delta": delta, "seed": s, **until}, source="grid"))
+    return list({(c.key(), c.seed): c for c in runs}.values())  # an MSRA run once, whatever the deltas
 
 
 def baseline_runs() -> list[Config]:

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 EDITION = {
     "method": {"datasets": ["mnist"], "data_dir": "data", "ratio": 1.0},
-    "experiment": {"datasets": ["mnist"], "ratios": [0.1], "studies": False, "run_missing": False, "data_dir": "data",
+    "experiment": {"datasets": ["mnist"], "ratios": [0.1], "deltas": "protocol", "studies": False, "train": False, "data_dir": "data",
                    "results_dir": "book/results"},
     "analysis": {"results_dir": "book/results"},
     "performance": {"benchmarks_dir": "benchmarks/results", "results_dir": "book/results"},
