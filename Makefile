@@ -1,4 +1,5 @@
-# Two entry points for a newcomer: `make book` and `make test`. Each sets up .venv itself.
+# Two entry points for a newcomer: `make book` and `make test`. Each sets up .venv itself;
+# `make dist` also builds the book and packs it with the records for a release.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -7,7 +8,7 @@ PIP    := $(BIN)/python -m pip install -q --disable-pip-version-check
 # The exact torch pair the book's results were produced with (see environment.yml).
 TORCH  ?= torch==2.14.1 torchvision==0.29.1
 
-.PHONY: book test lint data results clean
+.PHONY: book dist test data clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,7 +38,11 @@ data:
 
 ## make book: execute the notebooks from the recorded results, then build the HTML book in _build/html
 book: $(BIN)/.installed data
-	$(BIN)/python -m seedinit.book
+	$(BIN)/python book/build.py
+
+## make dist: the book built afresh, then dist/seedinit-<version>.tar.gz: its HTML and the records, for a release or a deposit
+dist: $(BIN)/.installed data
+	$(BIN)/python book/build.py --dist dist
 
 clean:
-	rm -rf _build
+	rm -rf _build dist

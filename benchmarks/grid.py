@@ -2,10 +2,10 @@
 
 Runs both stages of ``seedinit.protocol`` for the datasets given, counts the runs it
 trained, and records seconds per stage. Ends with ``grid: <runs> runs in <s> s``.
-With ``--budget S`` (or on SIGTERM) it stops after S seconds, ends its workers, and
-records how many runs finished by then (``complete: false``), e.g. inside a lent GPU's time.
+With ``--time-limit S`` (or on SIGTERM) it stops after S seconds, ends its workers, and
+records how many runs finished by then (``complete: false``), e.g. on a machine available for a fixed time.
 
-    python benchmarks/grid.py --datasets mnist cifar10 [--data-dir data] [--out book/results] [--workers N] [--budget S] [reproduce flags]
+    python benchmarks/grid.py --datasets mnist cifar10 [--data-dir data] [--out book/results] [--workers N] [--time-limit S] [flags]
 
 Other flags (``--ratios``, ``--stages``, ``--no-studies``) go to ``seedinit reproduce``.
 """
@@ -35,7 +35,7 @@ def main() -> None:
     p.add_argument("--data-dir", default="data")
     p.add_argument("--out", default="book/results")
     p.add_argument("--workers", type=int, default=None, help="parallel tasks (default: seedinit's)")
-    p.add_argument("--budget", type=int, default=None, help="stop after this many seconds and record the runs finished")
+    p.add_argument("--time-limit", type=int, default=None, help="stop after this many seconds and record the runs finished")
     args, rest = p.parse_known_args()
     before, t0 = count(args.out), time.perf_counter()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -54,8 +54,8 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGALRM, stop)
-    if args.budget:
-        signal.alarm(args.budget)
+    if args.time_limit:
+        signal.alarm(args.time_limit)
     flags = ["--datasets", *args.datasets, "--data-dir", args.data_dir, "--out", args.out]
     rc = cli(["reproduce", *flags, *(["--workers", str(args.workers)] if args.workers else []), *rest])
     signal.alarm(0)

@@ -57,7 +57,7 @@ def run_costs(records: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def gpu_grid(folder: str | Path) -> tuple[pd.DataFrame, str]:
-    """The whole protocol timed on one GPU in one call (``benchmarks/grid.py``): per ensemble its wall time, and a summary line."""
+    """The whole protocol timed on one GPU in one command (``benchmarks/grid.py``): per ensemble its wall time, and a summary line."""
     folder = Path(folder)
     gpu = load_archive(folder / "records.tar.gz")
     wall = int((folder / "ended").read_text()) - int((folder / "started").read_text())

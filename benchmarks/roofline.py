@@ -1,4 +1,4 @@
-"""The arithmetic floor: this machine's peak rate against the floating-point work of the issue's targets.
+"""The arithmetic floor: this machine's peak rate against the floating-point work of the reproduction.
 
 Measures the fastest of a few large, cache-friendly convolutions and a matrix product
 (the most this machine's kernels deliver) and counts, with ``cost.py``, the

@@ -1,4 +1,4 @@
-"""Pack datasets small enough to carry to a remote GPU machine (64 MiB a call here), and unpack them there.
+"""Pack datasets small enough to carry to a remote GPU machine that takes no downloads, and unpack them there.
 
     python benchmarks/ship.py pack mnist cifar10 --data-dir data --to .gdata
     python benchmarks/ship.py unpack .gdata --data-dir gdata

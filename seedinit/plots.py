@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 from torch import Tensor, nn
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def filter_grid(weight: Tensor, pad: int = 1) -> Tensor:
@@ -118,3 +123,31 @@ def plot_cells(records: list[dict]) -> list[plt.Figure]:
 
 def _delta(c: dict) -> str:
     return f" δ={c['delta']:g}" if c["init"] == "seed" else ""
+
+
+def plot_table2(t2: pd.DataFrame, level: float = 0.95) -> plt.Figure:
+    """Table 2 as a figure: per dataset (panel) and ratio, both arms' mean Q3/4 with ``level`` t-intervals from n and sd.
+
+    ``t2`` is ``seedinit.analysis.table2``'s frame (accuracies as fractions); the axes are in percent, and the
+    tick under each pair of intervals names the ratio and the seed filters' δ.
+    """
+    from scipy import stats
+
+    datasets = list(dict.fromkeys(t2["dataset"]))
+    fig, axes = plt.subplots(1, max(1, len(datasets)), figsize=(3.2 * max(1, len(datasets)), 3.2), squeeze=False)
+    arms = (("msra", "MSRA", "tab:blue", -0.12), ("seed", "seed filters", "tab:orange", 0.12))
+    for ax, dataset in zip(axes[0], datasets):
+        cells = t2[t2["dataset"] == dataset].sort_values("ratio").reset_index(drop=True)
+        for prefix, label, colour, shift in arms:
+            n, mean, sd = (cells[c].to_numpy(float) for c in (f"n_{prefix}", f"{prefix}_mean", f"{prefix}_sd"))
+            with np.errstate(invalid="ignore", divide="ignore"):  # one run: no interval, only its mean
+                half = stats.t.ppf(0.5 + level / 2, n - 1) * sd / np.sqrt(n)
+            ax.errorbar(np.arange(len(cells)) + shift, 100 * mean, yerr=100 * half, fmt="o", color=colour, capsize=3, label=label)
+        ax.set_xticks(range(len(cells)), [f"r = {100 * r:g} %\nδ = {d:g}" for r, d in zip(cells["ratio"], cells["delta"])])
+        ax.set(title=dataset, xlim=(-0.5, len(cells) - 0.5))
+        ax.grid(axis="y", alpha=0.3)
+    axes[0][0].set_ylabel(f"test Q3/4 (%): mean, {100 * level:g} % interval")
+    if datasets:
+        axes[0][-1].legend(fontsize=8)
+    fig.tight_layout()
+    return fig

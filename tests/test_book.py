@@ -1,10 +1,13 @@
-"""The book built end to end on tiny recorded results, then checked in a real headless browser."""
+"""The book built end to end on tiny recorded results, then checked in a real headless browser at a desktop and a phone width."""
 
 import functools
 import http.server
+import json
+import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import threading
 import time
 from pathlib import Path
@@ -22,12 +25,16 @@ EDITION = {
     "analysis": {"results_dir": "book/results"},
     "performance": {"benchmarks_dir": "benchmarks/results", "results_dir": "book/results"},
 }  # fmt: skip
+GLUE = re.compile(r"\{glue:text\}`executed/analysis\.ipynb::(\w+):([^`]*)`")
+WIDTHS = {"desktop": (1400, 1000), "phone": (390, 844)}
+PAGES = ("book/intro.html", "book/executed/analysis.html", "book/executed/comparison.html")  # those not built are skipped
 
 
 def copy_book(dest: Path) -> Path:
     """The book's sources without its recorded results, as a clean clone would have them."""
-    for name in ("_config.yml", "_toc.yml"):
+    for name in ("_config.yml", "_toc.yml", "CITATION.cff", ".zenodo.json", "README.md"):
         shutil.copy(ROOT / name, dest / name)
+    shutil.copytree(ROOT / "_static", dest / "_static")
     shutil.copytree(ROOT / "notebooks", dest / "notebooks")
     shutil.copytree(ROOT / "book", dest / "book", ignore=shutil.ignore_patterns("results", "executed"))
     shutil.copytree(ROOT / "benchmarks", dest / "benchmarks", ignore=shutil.ignore_patterns("results", "__pycache__"))
@@ -35,9 +42,9 @@ def copy_book(dest: Path) -> Path:
     return dest
 
 
-def book(root: Path, edition: dict) -> subprocess.CompletedProcess:
+def book(root: Path, edition: dict, *flags: str) -> subprocess.CompletedProcess:
     (root / "edition.yaml").write_text(yaml.safe_dump(edition))
-    cmd = [sys.executable, "-m", "seedinit.book", "--root", str(root), "--edition", str(root / "edition.yaml")]
+    cmd = [sys.executable, str(ROOT / "book" / "build.py"), "--root", str(root), "--edition", str(root / "edition.yaml"), *flags]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
 
 
@@ -67,9 +74,22 @@ def record_tiny_protocol(root: Path) -> None:
 def built(tmp_path_factory):
     root = copy_book(tmp_path_factory.mktemp("book"))
     record_tiny_protocol(root)
-    done = book(root, EDITION)
+    done = book(root, EDITION, "--dist", str(root / "dist"))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return root / "_build" / "html"
+
+
+@pytest.fixture(scope="module")
+def abstract(built) -> list[str]:
+    """The abstract's numbers as the page must show them: each glued key of book/intro.md, formatted as it asks,
+    from the headline of the records the book was built from."""
+    from seedinit import load_records
+    from seedinit.analysis import choose_delta, frame, headline
+
+    df = frame(load_records(built.parents[1] / "book" / "results"))
+    numbers = headline(df, choose_delta(df, "val_q34"))
+    summary = (ROOT / "book" / "intro.md").read_text().split("## Reproducibility summary", 1)[1].split("\n## ", 1)[0]
+    return [format(numbers[key], fmt) for key, fmt in GLUE.findall(summary)]
 
 
 def test_book_pages_results_and_claims_exist(built):
@@ -81,6 +101,34 @@ def test_book_pages_results_and_claims_exist(built):
     assert "MSRA mean" in analysis and "p (Welch)" in analysis and "p (Holm)" in analysis
     assert "reproduced" in analysis or "not run" in analysis
     assert (built / "_static/mathjax/tex-chtml.js").exists()
+
+
+def test_the_abstract_shows_the_numbers_of_the_records(built, abstract):
+    page = (built / "book/intro.html").read_text()
+    summary = page.split('id="reproducibility-summary"', 1)[1].split("</section>", 1)[0]
+    assert len(abstract) >= 7
+    assert re.findall(r'<span class="pasted-text">([^<]*)</span>', summary) == abstract
+
+
+def test_each_executed_notebook_has_one_parameters_cell_holding_the_values_that_ran(built):
+    executed = built.parents[1] / "book" / "executed"
+    for name, parameters in EDITION.items():
+        cells = json.loads((executed / f"{name}.ipynb").read_text())["cells"]
+        tags = [t for c in cells for t in c["metadata"].get("tags", [])]
+        assert tags.count("parameters") == 1 and "injected-parameters" not in tags, name
+        source = "".join(next(c for c in cells if "parameters" in c["metadata"].get("tags", []))["source"])
+        for key, value in parameters.items():
+            assert f"{key} = {value!r}".replace("'", '"') in source, (name, key)
+
+
+def test_the_release_archive_holds_the_html_and_the_records(built):
+    version = yaml.safe_load((ROOT / "CITATION.cff").read_text())["version"]
+    with tarfile.open(built.parents[1] / "dist" / f"seedinit-{version}.tar.gz") as tar:
+        names = tar.getnames()
+    top = f"seedinit-{version}"
+    assert {f"{top}/html/index.html", f"{top}/html/book/executed/analysis.html", f"{top}/CITATION.cff"} <= set(names)
+    records = [n for n in names if n.startswith(f"{top}/book/results/") and n.endswith(".json")]
+    assert len(records) == len(list((built.parents[1] / "book" / "results").glob("*.json"))) > 0
 
 
 def test_no_broken_internal_links(built):
@@ -103,12 +151,6 @@ def test_no_broken_internal_links(built):
         parser.feed(page.read_text())
         broken += [f"{page.relative_to(built)} -> {t}" for t in parser.targets if t and not (page.parent / t).exists()]
     assert broken == []
-
-
-def test_citation_cff_is_valid():
-    done = subprocess.run([str(Path(sys.executable).parent / "cffconvert"), "--validate", "-i", str(ROOT / "CITATION.cff")],
-                          capture_output=True, text=True)  # fmt: skip
-    assert done.returncode == 0 and "valid" in done.stdout, done.stdout + done.stderr
 
 
 def test_a_failing_notebook_fails_the_build_and_names_notebook_and_cell(tmp_path):
@@ -149,9 +191,70 @@ def wait_for(driver, script, timeout=30):
     return False
 
 
+def show(browser, page: str, width: str) -> None:
+    """Load ``page`` at one of WIDTHS (a phone width as a mobile viewport) and wait for its images."""
+    w, h = WIDTHS[width]
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": w, "height": h, "deviceScaleFactor": 1, "mobile": w < 600})
+    browser.get(browser.base + page)
+    assert wait_for(browser, "return document.readyState === 'complete' && [...document.images].every(i => i.complete)")
+
+
+# Every table, image, figure and code block of the page's article whose visible box (its own, or that of the nearest
+# ancestor that scrolls or clips it sideways) leaves the article's content box; and the page's own scroll width.
+OVERFLOW = """
+const article = document.querySelector('article.bd-article'), r = article.getBoundingClientRect(), s = getComputedStyle(article);
+const left = r.left + parseFloat(s.paddingLeft), right = r.right - parseFloat(s.paddingRight), out = [];
+let measured = 0;
+for (const el of article.querySelectorAll('table, img, figure, svg, pre')) {
+  let box = el.getBoundingClientRect();
+  if (box.width === 0) continue;
+  measured += 1;
+  for (let a = el.parentElement; a && a !== article; a = a.parentElement) {
+    if (['auto', 'scroll', 'hidden'].includes(getComputedStyle(a).overflowX)) { box = a.getBoundingClientRect(); break; }
+  }
+  if (box.left < left - 1 || box.right > right + 1) out.push(`${el.tagName} ${Math.round(box.left)}..${Math.round(box.right)}`);
+}
+return {overflowing: out, measured: measured, page: document.documentElement.scrollWidth, view: innerWidth};
+"""
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("page", PAGES)
+def test_no_table_or_figure_overflows_its_column(browser, built, page, width):
+    if not (built / page).exists():
+        pytest.skip(f"{page} is not part of this build")
+    show(browser, page, width)
+    found = browser.execute_script(OVERFLOW)
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / f"{Path(page).stem}-{WIDTHS[width][0]}px.png"))
+    assert found["measured"] > 0 or page == "book/intro.html", "the page has tables or figures to measure"
+    assert found["overflowing"] == [] and found["page"] <= found["view"], found
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_abstract_states_the_numbers_on_the_first_screen(browser, abstract, width):
+    show(browser, "book/intro.html", width)
+    spans = browser.execute_script(
+        "return [...document.querySelectorAll('#reproducibility-summary .pasted-text')]"
+        ".map(e => [e.innerText, e.getBoundingClientRect().top, innerHeight])"
+    )
+    assert [text for text, _, _ in spans] == abstract
+    on_screen = [top < height for _, top, height in spans]
+    assert all(on_screen) if width == "desktop" else on_screen[0], "the verdict is on the first screen"
+
+
+def test_code_inputs_on_the_analysis_page_are_collapsed_one_click_away(browser):
+    show(browser, "book/executed/analysis.html", "desktop")
+    shown = "return [...document.querySelectorAll('article .cell_input')].map(e => e.checkVisibility())"  # closed <details> hide it
+    inputs = browser.execute_script(shown)
+    assert len(inputs) >= 5 and not any(inputs), "every code input of the analysis is collapsed"
+    browser.execute_script("document.querySelector('article details.above-input > summary').click()")
+    assert sum(browser.execute_script(shown)) == 1, "one click shows one cell's code"
+
+
 def test_in_the_browser_tables_figures_equations_and_links(browser):
     ARTIFACTS.mkdir(exist_ok=True)
-    browser.get(browser.base + "book/executed/analysis.html")
+    show(browser, "book/executed/analysis.html", "desktop")
     rows = browser.execute_script(
         "return [...document.querySelectorAll('table')].filter(t => t.innerText.includes('MSRA mean'))"
         ".map(t => t.querySelectorAll('tbody tr').length)"
