@@ -76,6 +76,8 @@ def _parse(text: str, where: str) -> dict[str, Any]:
 
 def load_records(folder: str | os.PathLike) -> list[dict[str, Any]]:
     """Every ``*.json`` record under ``folder`` (recursively), sorted by name."""
+    if Path(folder).exists() and not Path(folder).is_dir():
+        raise RecordError(f"{folder} is not a folder of records")
     return [read_record(p) for p in sorted(Path(folder).rglob("*.json"))]
 
 

@@ -71,7 +71,7 @@ def test_the_h100_rerun_chose_the_same_delta_and_its_means_lie_within_the_spread
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import report
 
-    rerun = load_records(ROOT / "benchmarks" / "results" / "grid-cuda" / "records.tar.gz")
+    rerun = report.load_archive(ROOT / "benchmarks" / "results" / "grid-cuda" / "records.tar.gz")
     side = report.rerun_beside(records, rerun, "rerun").set_index(["dataset", "ratio"])
     assert (side["delta (book)"] == side["delta (rerun)"]).all()
     book = table2(df, chosen, stop="fixed").set_index(["dataset", "ratio"])
