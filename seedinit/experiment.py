@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from .config import Config, generator
+from .config import Config, ConfigError, generator
 from .data import Dataset, load_dataset, split_indices, to_float
 from .inits import LayerReport, msra_init_, seed_init_
 from .models import lenet_for
@@ -48,6 +48,11 @@ def run_together(configs: list[Config], data: Dataset, progress: bool = False) -
         x, x_test = (x - mean) / sd, (x_test - mean) / sd
     splits = [split_indices(c, data.y_train) for c in configs]
     train_idx, val_idx = (torch.stack(part).to(device) for part in zip(*splits))  # stratified: equal sizes
+    if not train_idx.shape[1]:
+        c = configs[0]
+        raise ConfigError(
+            f"{c.run_name()}: ratio={c.ratio:g} of {len(data.y_train)} images less val_fraction={c.val_fraction:g} leaves none to train on"
+        )
     t0 = time.perf_counter()
     built = [build_model(c, x[t], data.num_classes) for c, t in zip(configs, train_idx)]
     t_init = (time.perf_counter() - t0) / len(configs)

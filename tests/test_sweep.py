@@ -159,3 +159,10 @@ def test_a_run_failing_in_its_worker_is_named_in_one_line(tiny_mnist):
     blocked.write_text("a file where the records' folder should be")
     with pytest.raises(SweepError, match=r"run mnist-r0.5-msra-s0-\w+ failed: (FileExistsError|NotADirectoryError)"):
         run_sweep([Config(ratio=0.5, epochs=1)], str(blocked), str(tiny_mnist), workers=1)
+
+
+def test_a_split_that_leaves_nothing_to_train_on_is_refused(tiny_mnist):
+    from seedinit import load_dataset
+
+    with pytest.raises(ConfigError, match=r"ratio=0.05 of 200 images less val_fraction=0.2 leaves none to train on"):
+        run(Config(ratio=0.05, val_fraction=0.2, epochs=1), load_dataset("mnist", tiny_mnist))
