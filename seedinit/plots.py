@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import torch
 from torch import Tensor, nn
+
+if TYPE_CHECKING:
+    import pandas as pd  # the book's extra; the CLI draws filters without it
 
 
 def filter_grid(weight: Tensor, pad: int = 1) -> Tensor:
@@ -103,3 +107,16 @@ def plot_curves(records: list[dict], ax_loss: plt.Axes | None = None, ax_acc: pl
 
 def _delta(c: dict) -> str:
     return f" δ={c['delta']:g}" if c["init"] == "seed" else ""
+
+
+def plot_forest(table: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Figure:
+    """Each initializer's Q3/4 difference to MSRA per cell (a table of ``analysis.comparison``), in points, with its 95 % interval."""
+    rows = table[table["arm"] != "msra"].iloc[::-1].reset_index(drop=True)  # the table's first row on top
+    fig, ax = plt.subplots(figsize=(7, 0.3 * len(rows) + 1.2)) if ax is None else (ax.figure, ax)
+    diff = 100 * rows["diff"]
+    ax.errorbar(diff, rows.index, xerr=[diff - 100 * rows["ci_low"], 100 * rows["ci_high"] - diff], fmt="o", ms=4, capsize=2)
+    ax.axvline(0, color="grey", lw=1)
+    ax.set_yticks(rows.index, [f"{r.model} {r.dataset}, r = {r.ratio:.0%}: {r.arm}" for r in rows.itertuples()], fontsize=7)
+    ax.set(xlabel="Q3/4 − MSRA (points), 95 % Welch interval")
+    fig.tight_layout()
+    return fig
