@@ -139,10 +139,16 @@ def _io(model: nn.Module, conv: nn.Conv2d, images: Tensor, batch_size: int) -> I
         yield layer_io(model, conv, images[start : start + batch_size])
 
 
-def _patches(model: nn.Module, conv: nn.Conv2d, images: Tensor, batch_size: int) -> Iterator[Tensor]:
-    """The conv's receptive fields, a batch of images at a time: ``(B, positions, C_in * s * s)``, rows laid out as its filters."""
+def _sample(model: nn.Module, conv: nn.Conv2d, images: Tensor, batch_size: int, n: int, generator: Generator) -> Tensor:
+    """About ``n`` of the conv's receptive fields over ``images`` (all, where there are fewer), drawn evenly over the images
+    with ``generator``: ``(n, C_in * s * s)`` in double, rows laid out as the conv's filters."""
+    rows, (s, stride) = [], (conv.kernel_size[0], conv.stride[0])
     for prev, _ in _io(model, conv, images, batch_size):
-        yield F.unfold(prev, conv.kernel_size, stride=conv.stride).transpose(1, 2)
+        every = prev.unfold(2, s, stride).unfold(3, s, stride)  # (B, C, H', W', s, s), a view: only the drawn ones are copied
+        b, _, h, w = every.shape[:4]
+        pick = torch.randperm(b * h * w, generator=generator)[: math.ceil(n * b / images.shape[0])]
+        rows.append(every[pick // (h * w), :, pick // w % h, pick % w].flatten(1))
+    return torch.cat(rows).double()
 
 
 def _candidates(model: nn.Module, conv: nn.Conv2d, images: Tensor, batch_size: int, pool: int, **algo) -> TopK:
@@ -273,7 +279,7 @@ def kmeans_init_(
     model: nn.Module,
     images: Tensor,
     *,
-    generator: torch.Generator | None = None,
+    generator: Generator = None,
     layers: Sequence[str] | None = None,
     batch_size: int = 256,
     patches: int = 10000,
@@ -285,9 +291,7 @@ def kmeans_init_(
     or eigenvalue regularizes both), mapped back through the whitening and scaled to He's norm; scores: the clusters' sizes."""
 
     def make(conv: nn.Conv2d) -> tuple[Tensor, int, list[float]]:
-        per_image = patches / images.shape[0]
-        x = torch.cat([p.flatten(0, 1)[torch.randperm(p.shape[0] * p.shape[1], generator=generator)[: math.ceil(per_image * p.shape[0])]]
-                       for p in _patches(model, conv, images, batch_size)]).double()  # fmt: skip
+        x = _sample(model, conv, images, batch_size, patches, generator)
         x = x - x.mean(1, keepdim=True)
         x = x / (x.var(1, keepdim=True) + eps * x.var(1).mean()).sqrt()
         values, vectors = torch.linalg.eigh(torch.cov(x.T))
@@ -304,22 +308,25 @@ def kmeans_init_(
 
 
 def pca_init_(
-    model: nn.Module, images: Tensor, *, generator: Generator = None, layers: Sequence[str] | None = None, batch_size: int = 256
+    model: nn.Module,
+    images: Tensor,
+    *,
+    generator: Generator = None,
+    layers: Sequence[str] | None = None,
+    batch_size: int = 256,
+    patches: int = 50000,
 ) -> list[LayerReport]:
-    """Each conv's filters: the leading eigenvectors of the covariance of all its input's patches, then their negatives (the
-    whitening layer of the fastest CIFAR-10 trainers), each with its largest entry positive, scaled to He's norm; scores: the
-    eigenvalues. Filters beyond twice the patch size keep their init. Deterministic: ``generator`` is not used."""
+    """Each conv's filters: the leading eigenvectors of the covariance of ~``patches`` random patches of its input (drawn with
+    ``generator``), then their negatives (the whitening layer of the fastest CIFAR-10 trainers), each with its largest entry
+    positive, scaled to He's norm; scores: the eigenvalues. Filters beyond twice the patch size keep their init."""
 
     def make(conv: nn.Conv2d) -> tuple[Tensor, int, list[float]]:
-        n, total, outer = 0, 0.0, 0.0
-        for p in _patches(model, conv, images, batch_size):
-            p = p.flatten(0, 1).double()
-            n, total, outer = n + p.shape[0], total + p.sum(0), outer + p.T @ p
-        values, vectors = torch.linalg.eigh(outer / n - torch.outer(total / n, total / n))
+        x = _sample(model, conv, images, batch_size, patches, generator)
+        values, vectors = torch.linalg.eigh(torch.cov(x.T))
         values, vectors = values.flip(0), vectors.flip(1).T  # leading first, one per row
         vectors = vectors * vectors.gather(1, vectors.abs().argmax(1, keepdim=True)).sign()  # eigh's signs are arbitrary
         w = torch.cat([vectors, -vectors])[: conv.out_channels]
-        return _he_norm(w), n, values.repeat(2)[: len(w)].tolist()
+        return _he_norm(w), len(x), values.repeat(2)[: len(w)].tolist()
 
     return _init_convs_("pca_init_", model, images, layers, batch_size, make)
 
