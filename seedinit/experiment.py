@@ -11,7 +11,7 @@ from torch import Tensor, nn
 
 from .config import Config, generator
 from .data import Dataset, load_dataset, split_indices, to_float
-from .inits import DATA_INITS, LayerReport, msra_init_, seed_init_
+from .inits import NAMED_INITS, LayerReport, msra_init_, seed_init_
 from .models import ResNet8, lenet_for
 from .records import provenance
 from .stats import q34
@@ -28,7 +28,7 @@ def build_model(config: Config, images: Tensor, num_classes: int) -> tuple[nn.Mo
     msra_init_(model, generator=g)
     if config.init == "seed":
         return model, seed_init_(model, images, config, generator=g)
-    return model, DATA_INITS[config.init](model, images, generator=g) if config.init in DATA_INITS else []
+    return model, [] if config.init == "msra" else NAMED_INITS[config.init](model, images, generator=g)
 
 
 def run(config: Config, data: Dataset | None = None, data_dir: str = "data", progress: bool = False) -> dict[str, Any]:

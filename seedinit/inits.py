@@ -22,6 +22,7 @@ from .algorithm import TopK, mix, seed_filters, select_diverse
 from .config import SEED_FIELDS, ConfigError, SeedOptions
 
 Generator = torch.Generator | None
+Layers = Sequence[str] | None  # the names of the conv layers to set; None: all
 
 
 def _random_init_(model: nn.Module, fill: Callable[[Tensor], object]) -> nn.Module:
@@ -173,7 +174,7 @@ def _check_images(who: str, images: object, batch_size: object) -> None:
 
 
 def _init_convs_(
-    who: str, model: nn.Module, images: Tensor, layers: Sequence[str] | None, batch_size: int, make: Callable[[nn.Conv2d], tuple]
+    who: str, model: nn.Module, images: Tensor, layers: Layers, batch_size: int, make: Callable[[nn.Conv2d], tuple]
 ) -> list[LayerReport]:
     """The conv layers (all, or those named in ``layers``) in forward order: each one's first filters become those of
     ``make(conv) = (filters, candidates, scores)``, the rest keep their weights; biases are zeroed; one report each."""
@@ -280,7 +281,7 @@ def kmeans_init_(
     images: Tensor,
     *,
     generator: Generator = None,
-    layers: Sequence[str] | None = None,
+    layers: Layers = None,
     batch_size: int = 256,
     patches: int = 10000,
     iters: int = 10,
@@ -308,13 +309,7 @@ def kmeans_init_(
 
 
 def pca_init_(
-    model: nn.Module,
-    images: Tensor,
-    *,
-    generator: Generator = None,
-    layers: Sequence[str] | None = None,
-    batch_size: int = 256,
-    patches: int = 50000,
+    model: nn.Module, images: Tensor, *, generator: Generator = None, layers: Layers = None, batch_size: int = 256, patches: int = 50000
 ) -> list[LayerReport]:
     """Each conv's filters: the leading eigenvectors of the covariance of ~``patches`` random patches of its input (drawn with
     ``generator``), then their negatives (the whitening layer of the fastest CIFAR-10 trainers), each with its largest entry
@@ -331,6 +326,7 @@ def pca_init_(
     return _init_convs_("pca_init_", model, images, layers, batch_size, make)
 
 
-DATA_INITS: dict[str, Callable[..., list[LayerReport]]] = {
+# Config.init's other names (not msra, not seed, which takes its options): each is called as f(model, images, generator=g)
+NAMED_INITS: dict[str, Callable[..., list[LayerReport]]] = {
     "orthogonal": orthogonal_init_, "lsuv": lsuv_init_, "kmeans": kmeans_init_, "pca": pca_init_,
 }  # fmt: skip
