@@ -21,7 +21,7 @@ from seedinit import Config, load_dataset
 from seedinit.config import generator
 from seedinit.data import to_float
 from seedinit.experiment import build_model
-from seedinit.inits import conv_layers, layer_io, seed_init_
+from seedinit.inits import layer_io, layers_in_order, seed_init_
 from seedinit.training import train
 
 
@@ -48,7 +48,7 @@ def main() -> None:
     msra = Config(init="msra")
     model, _ = build_model(msra, x, 10)
     batch = inspect.signature(seed_init_).parameters["batch_size"].default
-    convs = [conv for _, conv in conv_layers(model)]
+    convs = [conv for _, conv in layers_in_order(model, x)]
     best = best_of(
         args.repeats,
         {

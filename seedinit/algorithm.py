@@ -43,10 +43,18 @@ def suppress(a: Tensor, threshold: Tensor | float, radius: int) -> Tensor:
     return a.masked_fill(near, 0.0)
 
 
-def align(a: Tensor, kernel_size: int) -> Tensor:
-    """Step 4: put a valid-conv output map on the input grid, each value at the centre of its receptive field."""
+def align(a: Tensor, kernel_size: int, stride: int = 1, size: tuple[int, int] | None = None) -> Tensor:
+    """Step 4: put a valid-conv output map on its input grid of ``size``, each value at the centre of its receptive field.
+
+    With ``stride`` s > 1, output i covers input rows ``i*s ... i*s+kernel_size-1`` and stands for the s x s cell
+    around that centre, so the map stays dense (as with stride 1); input rows no cell reaches are zero.
+    """
     lo, hi = (kernel_size - 1) // 2, kernel_size // 2
-    return F.pad(a, (lo, hi, lo, hi))
+    if stride == 1:
+        return F.pad(a, (lo, hi, lo, hi))
+    cells = a.repeat_interleave(stride, 1).repeat_interleave(stride, 2)
+    top = lo - (stride - 1) // 2  # where the first cell starts; F.pad crops where it is negative
+    return F.pad(cells, (top, size[1] - top - cells.shape[2], top, size[0] - top - cells.shape[1]))
 
 
 def best_window(seed: Tensor, kernel_size: int) -> tuple[Tensor, Tensor]:
@@ -71,6 +79,7 @@ def explain(
     act: Tensor,
     kernel_size: int,
     *,
+    stride: int = 1,
     theta: float,
     epsilon: float,
     radius: int,
@@ -81,21 +90,21 @@ def explain(
     """Steps 1-6 with every intermediate: ``seed``, ``a``, ``threshold``, ``suppressed``, ``gated``, ``g_x``, ``score``.
 
     ``prev`` is the layer's input ``(N, C_in, H, W)`` (already padded as the conv pads
-    it) and ``act`` = ReLU(conv(prev)) ``(N, C_out, H-s+1, W-s+1)`` (or conv(prev): the
-    ReLU is applied here). With
+    it) and ``act`` = ReLU(conv(prev)) ``(N, C_out, (H-s)//stride+1, (W-s)//stride+1)`` (or
+    conv(prev): the ReLU is applied here). With
     ``theta_mode="relative"`` the threshold is ``theta`` times each image's peak activation.
     """
     s = kernel_size
     if prev.dim() != 4 or act.dim() != 4 or prev.shape[0] != act.shape[0]:
         raise ValueError(f"prev and act must be (N, C, H, W) batches of equal N; got {tuple(prev.shape)} and {tuple(act.shape)}")
-    if act.shape[-2:] != (prev.shape[-2] - s + 1, prev.shape[-1] - s + 1):
-        raise ValueError(f"act {tuple(act.shape)} is not the valid {s}x{s} convolution of prev {tuple(prev.shape)}")
+    if act.shape[-2:] != ((prev.shape[-2] - s) // stride + 1, (prev.shape[-1] - s) // stride + 1):
+        raise ValueError(f"act {tuple(act.shape)} is not the valid {s}x{s} convolution with stride {stride} of prev {tuple(prev.shape)}")
     seed = inhibit(prev, epsilon)
     a = activation_map(act, act_map)
     threshold = theta * a.flatten(1).amax(dim=1) if theta_mode == "relative" else torch.full(a.shape[:1], float(theta))
     suppressed = suppress(a, threshold, radius)
     weight = (suppressed > 0).to(a.dtype) if gate == "mask" else suppressed
-    gated = seed * align(weight, s).unsqueeze(1)
+    gated = seed * align(weight, s, stride, prev.shape[-2:]).unsqueeze(1)
     windows, energy = best_window(gated, s)
     found = energy > 0
     norm = windows.flatten(1).norm(dim=1).clamp_min(torch.finfo(windows.dtype).tiny)
@@ -109,6 +118,7 @@ def seed_filters(
     act: Tensor,
     kernel_size: int,
     *,
+    stride: int = 1,
     theta: float,
     epsilon: float,
     radius: int,
@@ -122,7 +132,8 @@ def seed_filters(
     Frobenius norm of the suppressed activation map; an image whose chosen window is
     all zero gives no candidate: zero ``g_x`` and zero score. See ``explain``.
     """
-    d = explain(prev, act, kernel_size, theta=theta, epsilon=epsilon, radius=radius, theta_mode=theta_mode, act_map=act_map, gate=gate)
+    algo = dict(theta=theta, epsilon=epsilon, radius=radius, theta_mode=theta_mode, act_map=act_map, gate=gate)
+    d = explain(prev, act, kernel_size, stride=stride, **algo)
     return d["g_x"], d["score"]
 
 

@@ -65,7 +65,7 @@ def frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     measures = ("q34", "val_q34", "diverged", "arm", "converged_at", "converged", "gain", "loss_start", "loss_end", "seeded")
     df = pd.DataFrame(rows, columns=[*COLUMNS, *measures])
     df["hidden"] = df["hidden"].map(lambda h: " ".join(map(str, h)))
-    df.loc[df["init"] == "msra", "delta"] = math.nan  # delta does not apply to MSRA
+    df.loc[df["init"] != "seed", "delta"] = math.nan  # delta belongs to the seed filters alone
     return df
 
 
@@ -388,3 +388,52 @@ def headline(df: pd.DataFrame, deltas: pd.DataFrame) -> dict[str, Any]:
         out[f"diff_{end}"] = float(100 * row["diff"]) if row is not None else math.nan
         out[f"diff_{end}_cell"] = f"{row['dataset']}, r = {100 * row['ratio']:g} %" if row is not None else "no cell"
     return out
+
+
+def speed(record: dict[str, Any], key: str = "track_acc") -> dict[str, float]:
+    """A run's speed scores (``Config.track``): accuracy on the tracked test subset after epochs 1 and 5, and the first
+    epoch at which it reaches 95 % of the run's own Q3/4; NaN where not tracked or never reached."""
+    acc = {h["epoch"]: h[key] for h in record["history"] if key in h}
+    first = next((e for e in sorted(acc) if acc[e] >= 0.95 * record["q34"]), math.nan)
+    return {"acc1": acc.get(1, math.nan), "acc5": acc.get(5, math.nan), "to95": first}
+
+
+def with_speed(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """``frame(records)`` with each run's model, speed scores, seconds to initialize and mean seconds per epoch."""
+    extra = [
+        {"model": r["config"].get("model", DEFAULTS["model"]), **speed(r)}
+        | {"init_s": r["seconds"]["init"], "epoch_s": r["seconds"]["train"] / len(r["history"])}
+        for r in records
+    ]
+    return pd.concat([frame(records), pd.DataFrame(extra, columns=["model", "acc1", "acc5", "to95", "init_s", "epoch_s"])], axis=1)
+
+
+def comparison(data: pd.DataFrame | list[dict[str, Any]], deltas: pd.DataFrame, role: str = "study:comparison") -> pd.DataFrame:
+    """Per model, cell and initializer: Q3/4 of the converged runs (mean, sd), its difference to MSRA with a 95 % Welch
+    interval, Welch, paired and Holm p (Holm over every difference in the table), then over all runs: accuracy after 1 and
+    5 epochs, median epochs to 95 % of Q3/4, seconds to initialize and per epoch. The runs are those of ``role`` and, for
+    its cells, Table 2's MSRA and paper's reading (at ``deltas``). ``data``: records, or ``with_speed(records)``."""
+    from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
+
+    df = with_speed(data) if isinstance(data, list) else data
+    table2_runs = runs_of(df, "table2", "converged")
+    runs = pd.concat([table2_runs[_at_chosen(table2_runs, deltas)], runs_of(df, role)])
+    rows = []
+    for (model, dataset, ratio), cell in runs.groupby(["model", "dataset", "ratio"]):
+        msra = cell[(cell["arm"] == "msra") & cell["converged"]]
+        for name, arm in cell.groupby("arm") if (cell["role"] == role).any() else ():
+            done, ci, p = arm[arm["converged"]], (math.nan, math.nan), dict.fromkeys(("p_welch", "p_paired"), math.nan)
+            if name != "msra" and len(done) >= 2 and len(msra) >= 2:
+                ci = CompareMeans(DescrStatsW(done["q34"]), DescrStatsW(msra["q34"])).tconfint_diff(usevar="unequal")
+                p = compare(msra, done)
+            rows.append(
+                {"model": model, "dataset": dataset, "ratio": ratio, "arm": name, "n": len(done), "unconverged": len(arm) - len(done)}
+                | {"q34": done["q34"].mean(), "sd": done["q34"].std(), "diff": done["q34"].mean() - msra["q34"].mean()}
+                | {"ci_low": ci[0], "ci_high": ci[1], **p, "acc1": arm["acc1"].mean(), "acc5": arm["acc5"].mean()}
+                | {"to95": arm["to95"].median(), "init_s": arm["init_s"].mean(), "epoch_s": arm["epoch_s"].mean()}
+            )  # fmt: skip
+    return _holm(pd.DataFrame(rows, columns=COMPARISON_COLUMNS))
+
+
+COMPARISON_COLUMNS = ("model", "dataset", "ratio", "arm", "n", "unconverged", "q34", "sd", "diff", "ci_low", "ci_high", "p_welch")
+COMPARISON_COLUMNS += ("p_paired", "acc1", "acc5", "to95", "init_s", "epoch_s")

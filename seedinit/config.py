@@ -21,7 +21,8 @@ import numpy as np
 import torch
 
 DATASETS = ("mnist", "fashion_mnist", "kmnist", "cifar10", "cifar100")  # what load_dataset knows
-INITS = ("msra", "seed")
+INITS = ("msra", "seed", "orthogonal", "lsuv", "kmeans", "pca")
+MODELS = ("lenet5", "resnet8")
 DEVICES = ("auto", "cpu", "cuda")
 ROLES = "user, delta-grid, table2 or study:<name>"
 
@@ -113,7 +114,8 @@ class Config(SeedOptions):
     dataset: str = _opt("mnist", "dataset name", DATASETS)
     ratio: float = _opt(0.1, "fraction of the training set kept, stratified by class", rule=FRACTION)
     grayscale: bool = _opt(True, "convert colour images to ITU-R 601-2 luma (the paper's 1x32x32)", rule=BOOL)
-    init: str = _opt("msra", "conv-filter initialization: MSRA (He) or the paper's seed filters", INITS)
+    init: str = _opt("msra", "initialization: MSRA (He), the paper's seed filters, orthogonal, LSUV, k-means or PCA patch filters", INITS)
+    model: str = _opt("lenet5", "network: the paper's LeNet-5, or a ResNet-8 with BatchNorm (widths 16-32-64; colour, our study)", MODELS)
     inputs: str = _opt("unit", "network input: pixels in [0, 1], or standardized by the training set's mean and sd", ("unit", "standard"))
     conv_relu: bool = _opt(True, "ReLU after C1 and C3 (Caffe's LeNet has none)", rule=BOOL)
     hidden: tuple[int, ...] = _opt((120, 84), "classifier hidden widths (LeNet-5: 120 84; Caffe's LeNet: 500)", rule=WIDTHS)
@@ -129,6 +131,7 @@ class Config(SeedOptions):
     val_fraction: float = _opt(0.0, "share of the training subset held out for validation", rule=_real(lambda v: 0 <= v < 1, "in [0, 1)"))
     seed: int = _opt(0, "RNG seed for the subset, the initialization and the shuffling", rule=_whole(0))
     device: str = _opt("auto", "where to train", DEVICES)
+    track: bool = _opt(False, "also measure accuracy on a fixed 2,000-image test subset after every epoch (speed scores)", rule=BOOL)
     role: str = _opt("user", "what the run is for, read by the analysis", rule=ROLE)
 
     @classmethod
@@ -161,14 +164,17 @@ class Config(SeedOptions):
         for name in LATER:
             if d[name] == DEFAULTS[name]:
                 del d[name]
-        if self.init == "msra":  # seed-filter settings do not touch an MSRA run
+        if self.init != "seed":  # seed-filter settings touch only a seed-filter run
             for name in SEED_FIELDS:
                 d.pop(name, None)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]
 
     def group_key(self) -> tuple:
-        """The data and training settings: runs with equal group keys can train together as one ensemble."""
-        return tuple(v for k, v in dataclasses.asdict(self).items() if k not in ("init", "seed", "role", *SEED_FIELDS))
+        """The data and training settings: runs with equal group keys can train together as one ensemble.
+
+        A model with BatchNorm trains alone (stacked training cannot update its buffers): its key is all of its settings."""
+        solo = self.model != "lenet5"
+        return tuple(v for k, v in dataclasses.asdict(self).items() if solo or k not in ("init", "seed", "role", *SEED_FIELDS))
 
     def run_name(self) -> str:
         """A readable, unique file stem for this run's record."""
@@ -180,7 +186,7 @@ class Config(SeedOptions):
         return SeedOptions(**{name: getattr(self, name) for name in SEED_FIELDS})
 
 
-LATER = ("max_cosine", "stop", "patience", "rtol", "atol", "score_epochs", "inputs", "conv_relu")
+LATER = ("max_cosine", "stop", "patience", "rtol", "atol", "score_epochs", "inputs", "conv_relu", "model", "track")
 DEFAULTS = {f.name: f.default for f in dataclasses.fields(Config)}
 
 

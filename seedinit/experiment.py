@@ -11,21 +11,24 @@ from torch import Tensor, nn
 
 from .config import Config, ConfigError, generator
 from .data import Dataset, load_dataset, split_indices, to_float
-from .inits import LayerReport, msra_init_, seed_init_
-from .models import lenet_for
+from .inits import NAMED_INITS, LayerReport, msra_init_, seed_init_
+from .models import ResNet8, lenet_for
 from .records import provenance
 from .stats import q34
 from .training import Pool, Progress, fit, resolve_device, stack
 
 
 def build_model(config: Config, images: Tensor, num_classes: int) -> tuple[nn.Module, list[LayerReport]]:
-    """LeNet-5 initialized as ``config`` says: MSRA everywhere, then seed filters for C1 and C3."""
+    """The ``config.model`` initialized as ``config`` says: MSRA everywhere, then ``config.init`` (seed filters for the convs, ...)."""
+    lenet = config.model == "lenet5"
+    net = lenet_for(images, num_classes, config.hidden, config.conv_relu) if lenet else ResNet8(images.shape[1], num_classes)
     # channels-last: max-pooling runs several times faster on the CPU in this layout
-    model = lenet_for(images, num_classes, config.hidden, config.conv_relu).to(images.device, memory_format=torch.channels_last)
+    model = net.to(images.device, memory_format=torch.channels_last)
     g = generator(config.seed, "init")
     msra_init_(model, generator=g)
-    reports = seed_init_(model, images, config, generator=g) if config.init == "seed" else []
-    return model, reports
+    if config.init == "seed":
+        return model, seed_init_(model, images, config, generator=g)
+    return model, [] if config.init == "msra" else NAMED_INITS[config.init](model, images, generator=g)
 
 
 def run(config: Config, data: Dataset | None = None, data_dir: str = "data", progress: bool = False) -> dict[str, Any]:
@@ -36,6 +39,8 @@ def run(config: Config, data: Dataset | None = None, data_dir: str = "data", pro
 
 def run_together(configs: list[Config], data: Dataset, progress: bool = False) -> list[dict[str, Any]]:
     """Train configurations that share ``Config.group_key`` as one ensemble; one record each, as ``run`` gives."""
+    if len(configs) > 1 and configs[0].model != "lenet5":
+        raise ValueError(f"model={configs[0].model!r} has BatchNorm, whose buffers stacked runs cannot update; train its runs one by one")
     if len({c.group_key() for c in configs}) > 1:
         odd = [c.run_name() for c in configs if c.group_key() != configs[0].group_key()]
         raise ValueError(f"runs trained together need the same data and training settings; {', '.join(odd)} differ from the first")

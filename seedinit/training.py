@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from torch.func import functional_call, stack_module_state, vmap
 from tqdm import tqdm
 
-from .config import Config, ConfigError
+from .config import Config, ConfigError, generator
 from .stats import converged, diverged, evaluated, window_start
 
 
@@ -158,9 +158,18 @@ class Progress:
         return evaluated(epoch, c.epochs, c.window) if c.stop == "fixed" else epoch >= start
 
 
+TRACKED = 2000  # Config.track: the first 2,000 of a fixed permutation of the test set (RNG seed 0, stream "track")
+
+
+def tracked(n: int) -> Tensor:
+    """The test images whose accuracy ``Config.track`` measures after every epoch: the same for every run."""
+    return torch.randperm(n, generator=generator(0, "track"))[:TRACKED]
+
+
 def fit(net: Single | Stacked, pool: Pool, configs: list[Config], orders: list[torch.Generator], progress: bool = False) -> list[Progress]:
     """Train the K runs of ``net`` until each is done (``Progress.step``); their shared settings are ``configs[0]``'s."""
     cfg, (k, n) = configs[0], pool.train_idx.shape
+    track = tracked(len(pool.y_test)).to(pool.y_test.device) if cfg.track else None
     runs = [Progress(c, pool.classes) for c in configs]
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     bar = tqdm(range(1, cfg.epochs + 1), desc="epochs" if k == 1 else f"{k} runs", disable=not progress, leave=False)
@@ -182,6 +191,7 @@ def fit(net: Single | Stacked, pool: Pool, configs: list[Config], orders: list[t
             acc = accuracies(net, pool.x_test, pool.y_test)
             if pool.val_idx.shape[1]:
                 val = accuracies(net, pool.x[pool.val_idx], pool.y[pool.val_idx], shared=False)
+        fast = accuracies(net, pool.x_test[track], pool.y_test[track]) if track is not None else None
         seconds = (time.perf_counter() - t0) / k
         for j, measured in measure.items():
             entry = {"epoch": epoch, "train_loss": runs[j].losses[-1]}
@@ -189,6 +199,8 @@ def fit(net: Single | Stacked, pool: Pool, configs: list[Config], orders: list[t
                 entry["test_acc"] = acc[j]
                 if val is not None:
                     entry["val_acc"] = val[j]
+            if fast is not None:
+                entry["track_acc"] = fast[j]
             runs[j].history.append(entry | {"seconds": seconds})
         bar.set_postfix(loss=f"{min(r.losses[-1] for r in runs):.4g}", running=sum(not r.done for r in runs))
         if all(r.done for r in runs):

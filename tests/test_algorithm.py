@@ -3,8 +3,10 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from seedinit.algorithm import TopK, activation_map, align, best_window, inhibit, mix, seed_filters, select_diverse, suppress
+from seedinit.inits import layer_io
 
 
 def test_inhibit_subtracts_a_fraction_of_each_images_peak():
@@ -136,3 +138,38 @@ def test_mix_he_scales_random_part_and_matches_the_seed_norm():
     assert abs(r.std().item() - (2 / 49) ** 0.5) < 0.01
     x = mix(g_x, 1.0, "he", torch.Generator().manual_seed(0))
     assert torch.allclose(x.flatten(1).norm(dim=1), torch.full((200,), 2**0.5))
+
+
+def test_align_with_stride_gives_each_output_the_cell_around_its_receptive_fields_centre():
+    a = torch.arange(1.0, 10.0).view(1, 3, 3)
+    out = align(a, kernel_size=3, stride=2, size=(8, 8))  # 8x8 input, 3x3 conv, stride 2 -> 3x3 output
+    # output (i, j) covers input rows 2i..2i+2, centred on 2i+1: it stands for rows 2i+1..2i+2
+    assert torch.equal(out[0, 1:3, 1:3], torch.ones(2, 2)) and torch.equal(out[0, 5:7, 5:7], torch.full((2, 2), 9.0))
+    assert out[0, 3, 5] == 6 and out[0, 0].sum() == out[0, 7].sum() == out[0, :, 7].sum() == 0  # no cell reaches row 7
+    # a 1x1 stride-2 shortcut: output i covers input pixel 2i and stands for the skipped 2i+1 too
+    assert torch.equal(align(torch.tensor([[[1.0, 2.0], [3.0, 4.0]]]), 1, 2, (4, 4))[0, 0], torch.tensor([1.0, 1.0, 2.0, 2.0]))
+
+
+def test_a_strided_convs_seed_filter_is_the_window_around_the_weakly_answered_receptive_field():
+    prev = torch.zeros(1, 1, 9, 9)
+    prev[0, 0, 4:7, 4:7] = 1.0  # a bright 3x3 square
+    act = torch.zeros(1, 1, 4, 4)  # 3x3 conv, stride 2: (9 - 3) // 2 + 1 = 4
+    act[0, 0, 2, 2] = 1.0  # output (2, 2): receptive field rows and columns 4..6, centre (5, 5), cell 5..6
+    g_x, score = seed_filters(prev, act, 3, stride=2, theta=10.0, epsilon=0.0, radius=0)  # nothing counts as represented
+    assert score.item() == 1.0
+    expected = torch.zeros(3, 3)
+    expected[1:, 1:] = 0.5  # the seed gated by the cell (5..6, 5..6), in the first window of largest energy (4..6), unit norm
+    assert torch.equal(g_x[0, 0], expected)
+    with pytest.raises(ValueError, match="not the valid 3x3 convolution with stride 2"):
+        seed_filters(prev, torch.zeros(1, 1, 7, 7), 3, stride=2, theta=1.0, epsilon=0.0, radius=0)
+
+
+def test_a_padded_strided_conv_maps_its_first_output_to_the_padded_corner():
+    conv = nn.Conv2d(1, 1, 3, stride=2, padding=1, bias=False)
+    nn.init.ones_(conv.weight)
+    x = torch.zeros(1, 1, 8, 8)
+    x[0, 0, 0, 0] = 1.0  # a bright corner pixel: in the padded input at (1, 1), the centre of output (0, 0)'s receptive field
+    prev, act = layer_io(nn.Sequential(conv), conv, x)
+    assert prev.shape == (1, 1, 10, 10) and act.shape == (1, 1, 4, 4) and prev[0, 0, 1, 1] == 1
+    g_x, score = seed_filters(prev, act, 3, stride=2, theta=10.0, epsilon=0.0, radius=0)
+    assert score.item() == 1.0 and torch.equal(g_x[0, 0], torch.tensor([[0.0, 0, 0], [0, 1, 0], [0, 0, 0]]))

@@ -42,12 +42,13 @@ def test_seed_init_sets_every_filter_from_candidates_and_reports():
 
 
 def test_seed_init_runs_each_layer_once_and_stops_there():
-    """Its arithmetic is one pass to C1 and one to C3 over the images (batched): no layer after the one being seeded runs."""
+    """Its arithmetic is one image's pass to C3 (the forward order), then one pass to C1 and one to C3 over the images
+    (batched): no layer after the one being seeded runs."""
     c1, c3 = 20 * 49 * 22 * 22, 50 * 500 * 7 * 7  # multiply-adds per MNIST image
     model = msra_init_(LeNet5(), torch.Generator().manual_seed(0))
     with FlopCounterMode(display=False) as count:
         seed_init_(model, images(40), delta=0.5, **ALGO, batch_size=16, generator=torch.Generator().manual_seed(0))
-    assert count.get_total_flops() == 40 * 2 * (c1 + (c1 + c3))
+    assert count.get_total_flops() == 2 * (c1 + c3) + 40 * 2 * (c1 + (c1 + c3))
 
 
 def test_fewer_candidates_than_filters_keep_their_random_init():
@@ -115,9 +116,9 @@ def test_bad_arguments_are_named():
         seed_init_(model, images(4)[0], delta=0.5, **ALGO)
     with pytest.raises(ValueError, match="no Conv2d named"):
         seed_init_(model, images(4), delta=0.5, layers=["c2"], **ALGO)
-    strided = nn.Sequential(nn.Conv2d(1, 2, 3, stride=2))
-    with pytest.raises(ValueError, match="stride 1"):
-        seed_init_(strided, images(4), delta=0.5, **ALGO)
+    for conv, what in ((nn.Conv2d(1, 2, 3, dilation=2), "dilation 1"), (nn.Conv2d(1, 2, 3, padding=(1, 0)), "zero padding")):
+        with pytest.raises(ValueError, match=f"seed_init_: layer '0' is not supported: .*{what}"):
+            seed_init_(nn.Sequential(conv), images(4), delta=0.5, **ALGO)
 
 
 def test_settings_come_from_an_options_object_a_config_or_keywords_with_the_cli_defaults():

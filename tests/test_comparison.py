@@ -1,0 +1,105 @@
+"""The comparison and ResNet studies: inits chosen by Config, accuracy tracked every epoch, speed scores, the table and its plot."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from conftest import write_npz
+from test_analysis import record
+
+from seedinit import Config, load_dataset, protocol, run, run_together
+from seedinit.analysis import comparison, speed
+from seedinit.config import INITS
+from seedinit.experiment import build_model
+from seedinit.plots import plot_forest
+from seedinit.sweep import tasks
+from seedinit.training import tracked
+
+
+@pytest.fixture(scope="module")
+def colour(tmp_path_factory):
+    root = tmp_path_factory.mktemp("colour")
+    write_npz(root, "cifar10", n_train=200, n_test=60, shape=(32, 32, 3))
+    return load_dataset("cifar10", root, grayscale=False, download=False)
+
+
+@pytest.mark.parametrize("init", INITS)
+def test_config_init_selects_the_initializer_after_msra(init):
+    x = torch.rand(40, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    msra, _ = build_model(Config(), x, 10)
+    model, reports = build_model(Config(init=init), x, 10)
+    assert torch.equal(model.c1.weight, msra.c1.weight) == (init == "msra") and [r.layer for r in reports][:2] == {
+        "msra": [], "orthogonal": [], "lsuv": ["c1", "c3"]}.get(init, ["c1", "c3"])  # fmt: skip
+    assert Config(init=init, delta=0.3).key() == Config(init=init).key() or init == "seed"  # seed settings touch seed runs only
+
+
+def test_tracking_measures_the_fixed_subset_every_epoch_and_changes_nothing_else(tiny_mnist):
+    data = load_dataset("mnist", tiny_mnist)
+    plain, tracked_run = (run(Config(ratio=0.5, epochs=3, init="pca", device="cpu", track=t), data) for t in (False, True))
+    assert [h["track_acc"] for h in tracked_run["history"]] and all("track_acc" not in h for h in plain["history"])
+    assert [{k: v for k, v in h.items() if k not in ("track_acc", "seconds")} for h in tracked_run["history"]] == [
+        {k: v for k, v in h.items() if k != "seconds"} for h in plain["history"]
+    ]
+    assert tracked_run["history"][-1]["track_acc"] == tracked_run["history"][-1]["test_acc"]  # 100 test images: all of them tracked
+    subset = tracked(10000)
+    assert torch.equal(subset, tracked(10000)) and len(set(subset.tolist())) == 2000 and subset.max() < 10000
+    assert Config(track=True).key() != Config().key() and Config(track=False).key() == Config().key()
+
+
+def test_speed_scores_from_a_made_up_history():
+    history = [{"epoch": e, "train_loss": 1.0, "track_acc": a} for e, a in enumerate([0.5, 0.8, 0.86, 0.9, 0.88, 0.91], 1)]
+    assert speed({"q34": 0.9, "history": history}) == {"acc1": 0.5, "acc5": 0.88, "to95": 3}  # 95 % of 0.9 is 0.855
+    never = speed({"q34": 0.9, "history": [{"epoch": 1, "train_loss": 1.0, "test_acc": 0.5}]})
+    assert all(math.isnan(v) for v in never.values())
+
+
+def test_the_resnet_trains_a_tiny_epoch_and_is_never_stacked(colour):
+    cfg = Config(dataset="cifar10", grayscale=False, model="resnet8", ratio=0.5, epochs=1, init="lsuv", track=True, device="cpu")
+    rec = run(cfg, colour)
+    assert len(rec["history"]) == 1 and 0 <= rec["history"][0]["track_acc"] <= 1 and len(rec["init_report"]) == 10
+    with pytest.raises(ValueError, match="model='resnet8' has BatchNorm.*one by one"):
+        run_together([cfg, cfg.replace(seed=1)], colour)
+    lenets = [Config(seed=s) for s in (0, 1)]
+    assert [len(t) for t in tasks([cfg, cfg.replace(seed=1), cfg.replace(init="pca"), *lenets], ensemble=True)] == [1, 1, 1, 2]
+
+
+def fake(q34, arm, seed, dataset="mnist", ratio=0.1, role="study:comparison", converged=True):
+    settings = {"init": "seed", "delta": 0.5} if arm == "seed" else {"init": arm}
+    """A made-up run of 60 epochs (converged after 5, or never), tracked: PCA reaches its Q3/4 after 4 epochs, the others after 8."""
+    settings |= {"dataset": dataset, "ratio": ratio, "seed": seed, "stop": "converged", "epochs": 60}
+    r = record(q34, role=role, converged_at=5 if converged else None, **settings)
+    for h in r["history"]:
+        h["track_acc"] = q34 * min(1.0, h["epoch"] / (4 if arm == "pca" else 8))
+    return r | {"scored": [6, 25] if converged else [41, 60], "seconds": {"init": 0.5 if arm == "pca" else 0.0, "train": 150.0}}
+
+
+def test_the_comparison_table_and_its_forest_plot():
+    msra, seed, pca = [0.90, 0.92, 0.91], [0.85, 0.86, 0.84], [0.93, 0.95, 0.94]
+    records = [fake(q, arm, s, role="table2") for arm, qs in (("msra", msra), ("seed", seed)) for s, q in enumerate(qs)]
+    records += [fake(q, "pca", s) for s, q in enumerate(pca)] + [fake(0.2, "pca", 3, converged=False)]
+    records += [fake(0.99, "msra", s, dataset="cifar10", role="table2") for s in range(3)]  # a Table-2 cell the study did not run
+    t = comparison(records, pd.DataFrame({"dataset": ["mnist"], "ratio": [0.1], "delta": [0.5]}))
+    assert list(t["arm"]) == ["msra", "pca", "seed"] and set(t["dataset"]) == {"mnist"}
+    row = t.set_index("arm").loc["pca"]
+    assert (row.n, row.unconverged) == (3, 1) and row.q34 == pytest.approx(0.94) and row["diff"] == pytest.approx(0.94 - 0.91)
+    assert row.ci_low < row["diff"] < row.ci_high and row.p_holm >= row.p_welch
+    assert row.acc1 == pytest.approx(np.mean([q / 4 for q in [*pca, 0.2]])) and row.to95 == 4 and row.init_s == 0.5 and row.epoch_s == 2.5
+    fig = plot_forest(t)
+    assert len(fig.axes[0].get_yticklabels()) == 2  # the differences of PCA and the paper's reading
+
+
+def test_the_study_protocols():
+    grid = protocol.repaired_grid_runs("cifar10", 0.01)
+    assert {(c.role, c.init, c.zero_mean, c.random, c.val_fraction) for c in grid} == {("delta-grid", "seed", True, "he", 0.2)}
+    assert len(grid) == len(protocol.DELTAS) * len(protocol.FEW_SEEDS)
+    chosen = [record(0.5, 0.9 if d == 0.7 else 0.8, "delta-grid", init="seed", delta=d, zero_mean=True, random="he") for d in (0.3, 0.7)]
+    runs = protocol.comparison_runs(chosen)
+    assert {(c.role, c.stop, c.track) for c in runs} == {("study:comparison", "converged", True)}
+    repaired = [c for c in runs if c.init == "seed"]
+    assert {(c.dataset, c.ratio) for c in repaired} == {("mnist", 0.1)} and {c.delta for c in repaired} == {0.7}
+    assert len(runs) == 6 * 4 * 10 + 10 and {c.epochs for c in runs if c.ratio == 0.01} == {protocol.CAP[0.01]}
+    resnet = protocol.resnet_runs(chosen)
+    assert {(c.model, c.dataset, c.ratio, c.grayscale, c.role) for c in resnet} == {("resnet8", "cifar10", 0.1, False, "study:resnet")}
+    assert sorted({c.init for c in resnet}) == ["lsuv", "msra", "pca"] and len(resnet) == 30  # no grid recorded for CIFAR-10 yet
