@@ -113,27 +113,15 @@ def explain(
     return dict(seed=seed, a=a, threshold=threshold, suppressed=suppressed, gated=gated, g_x=g_x, score=score)
 
 
-def seed_filters(
-    prev: Tensor,
-    act: Tensor,
-    kernel_size: int,
-    *,
-    stride: int = 1,
-    theta: float,
-    epsilon: float,
-    radius: int,
-    theta_mode: str = "absolute",
-    act_map: str = "max",
-    gate: str = "activation",
-) -> tuple[Tensor, Tensor]:
+def seed_filters(prev: Tensor, act: Tensor, kernel_size: int, **settings: float | int | str) -> tuple[Tensor, Tensor]:
     """Steps 1-6 of Algorithm 1 for a batch: one unit-norm candidate filter per image and its score.
 
     Returns ``g_x`` ``(N, C_in, s, s)`` with unit L2 norm and ``score`` ``(N,)`` = the
     Frobenius norm of the suppressed activation map; an image whose chosen window is
-    all zero gives no candidate: zero ``g_x`` and zero score. See ``explain``.
+    all zero gives no candidate: zero ``g_x`` and zero score. ``settings`` and the
+    shapes are ``explain``'s.
     """
-    algo = dict(theta=theta, epsilon=epsilon, radius=radius, theta_mode=theta_mode, act_map=act_map, gate=gate)
-    d = explain(prev, act, kernel_size, stride=stride, **algo)
+    d = explain(prev, act, kernel_size, **settings)
     return d["g_x"], d["score"]
 
 

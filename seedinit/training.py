@@ -32,18 +32,26 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
-class Single:
+class Runs:
+    """K runs behind one interface: ``parameters``, ``logits`` and ``losses`` of all of them, and their train/eval mode."""
+
+    module: nn.Module  # whose mode the forward pass follows
+    k: int
+
+    def mode(self, training: bool) -> bool:
+        """Set train (or eval) mode; return the mode it had."""
+        was, _ = self.module.training, self.module.train(training)
+        return was
+
+
+class Single(Runs):
     """One model behind the K-run interface (K = 1): the plain training step, bit for bit."""
 
     def __init__(self, model: nn.Module) -> None:
-        self.model, self.k = model, 1
+        self.model, self.module, self.k = model, model, 1
 
     def parameters(self) -> list[Tensor]:
         return list(self.model.parameters())
-
-    def mode(self, training: bool) -> bool:
-        was, _ = self.model.training, self.model.train(training)
-        return was
 
     def logits(self, x: Tensor, shared: bool) -> Tensor:
         """``(1, B, classes)`` for a batch ``(B, ...)`` (shared) or ``(1, B, ...)``."""
@@ -53,12 +61,13 @@ class Single:
         return F.cross_entropy(self.model(x[0]), y[0]).view(1)
 
 
-class Stacked:
+class Stacked(Runs):
     """K copies of one architecture as stacked parameters, called through vmap (no BatchNorm: buffers stay fixed)."""
 
     def __init__(self, models: list[nn.Module]) -> None:
         self.params, self.buffers = stack_module_state(models)
         self.base, self.k = copy.deepcopy(models[0]).to("meta"), len(models)
+        self.module = self.base
 
         def one(p: dict, b: dict, x: Tensor) -> Tensor:
             return functional_call(self.base, (p, b), (x,))
@@ -69,10 +78,6 @@ class Stacked:
     def parameters(self) -> list[Tensor]:
         return list(self.params.values())
 
-    def mode(self, training: bool) -> bool:
-        was, _ = self.base.training, self.base.train(training)
-        return was
-
     def logits(self, x: Tensor, shared: bool) -> Tensor:
         return (self.shared_x if shared else self.own_x)(self.params, self.buffers, x)
 
@@ -81,12 +86,12 @@ class Stacked:
         return F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none").view(y.shape).mean(1)
 
 
-def stack(models: list[nn.Module]) -> Single | Stacked:
+def stack(models: list[nn.Module]) -> Runs:
     return Single(models[0]) if len(models) == 1 else Stacked(models)
 
 
 @torch.no_grad()
-def accuracies(net: Single | Stacked, x: Tensor, y: Tensor, shared: bool = True, batch_size: int | None = None) -> list[float]:
+def accuracies(net: Runs, x: Tensor, y: Tensor, shared: bool = True, batch_size: int | None = None) -> list[float]:
     """Each run's fraction of ``x`` classified as ``y``: ``x`` shared ``(N, ...)`` or one set per run ``(K, N, ...)``.
 
     ``batch_size`` bounds K x images per call: 16384 on a GPU (2**16 took ~15 GB a
@@ -166,7 +171,7 @@ def tracked(n: int) -> Tensor:
     return torch.randperm(n, generator=generator(0, "track"))[:TRACKED]
 
 
-def fit(net: Single | Stacked, pool: Pool, configs: list[Config], orders: list[torch.Generator], progress: bool = False) -> list[Progress]:
+def fit(net: Runs, pool: Pool, configs: list[Config], orders: list[torch.Generator], progress: bool = False) -> list[Progress]:
     """Train the K runs of ``net`` until each is done (``Progress.step``); their shared settings are ``configs[0]``'s."""
     cfg, (k, n) = configs[0], pool.train_idx.shape
     track = tracked(len(pool.y_test)).to(pool.y_test.device) if cfg.track else None
