@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-NOTEBOOKS = ("method", "experiment", "analysis", "performance")
+NOTEBOOKS = ("method", "experiment", "analysis", "performance", "comparison")
 # What a release archive holds besides the HTML: the records every number comes from, and how to cite them.
 RECORDS = ("book/results", "benchmarks/results", "CITATION.cff", ".zenodo.json", "README.md")
 

@@ -61,8 +61,9 @@ def frame(records: list[dict[str, Any]]) -> pd.DataFrame:
             | {"converged_at": at, "converged": at is not None and at < start, "gain": _slope(r["history"], start, end)}
             | {"loss_start": losses.get(start - 1, losses.get(start)), "loss_end": r["history"][-1]["train_loss"]}
             | {"seeded": sum(x["seeded"] for x in layers) / sum(x["filters"] for x in layers) if layers else math.nan}
+            | {"images": r.get("sizes", {}).get("train", math.nan)}
         )
-    measures = ("q34", "val_q34", "diverged", "arm", "converged_at", "converged", "gain", "loss_start", "loss_end", "seeded")
+    measures = ("q34", "val_q34", "diverged", "arm", "converged_at", "converged", "gain", "loss_start", "loss_end", "seeded", "images")
     df = pd.DataFrame(rows, columns=[*COLUMNS, *measures])
     df["hidden"] = df["hidden"].map(lambda h: " ".join(map(str, h)))
     df.loc[df["init"] != "seed", "delta"] = math.nan  # delta belongs to the seed filters alone
@@ -267,20 +268,15 @@ def delta03(df: pd.DataFrame) -> pd.DataFrame:
 PAPER_MSRA_MNIST = 0.9871  # the paper's MSRA baseline on MNIST at r = 10 % (its Table 2), the number the baseline study seeks
 
 
-def baseline(df: pd.DataFrame, records: list[dict[str, Any]]) -> pd.DataFrame:
-    """The baseline study: MSRA on MNIST until converged, per training-set size and Caffe setting (Table 2's MSRA runs at
-    600 and 6,000 images included): mean, sd, and whether the paper's 98.71 % lies within two sds of the mean."""
-    size = pd.Series([r["sizes"]["train"] for r in records], index=df.index)
+def baseline(df: pd.DataFrame) -> pd.DataFrame:
+    """The baseline study: MSRA on MNIST until converged, per training-set size and Caffe setting (Table 2's MSRA runs of
+    the same RNG seeds included): mean, sd, and whether the paper's 98.71 % lies within two sds of the mean."""
     runs = df[(df["arm"] == "msra") & (df["dataset"] == "mnist") & (df["stop"] == "converged") & df["converged"]]
     runs = runs[
         (runs["role"] == "study:baseline")
         | ((runs["role"] == "table2") & runs["seed"].isin(runs.loc[runs["role"] == "study:baseline", "seed"]))
     ]
-    t = (
-        runs.assign(images=size)
-        .groupby(["images", "hidden", "conv_relu", "inputs"])
-        .agg(runs=("q34", "size"), q34=("q34", "mean"), sd=("q34", "std"))
-    )
+    t = runs.groupby(["images", "hidden", "conv_relu", "inputs"]).agg(runs=("q34", "size"), q34=("q34", "mean"), sd=("q34", "std"))
     return t.reset_index().assign(reaches=lambda t: t["q34"] + 2 * t["sd"].fillna(0) >= PAPER_MSRA_MNIST)
 
 
@@ -371,7 +367,9 @@ def readable(t: pd.DataFrame) -> pd.io.formats.style.Styler:
 
 
 def headline(df: pd.DataFrame, deltas: pd.DataFrame) -> dict[str, Any]:
-    """The book's abstract in numbers: which Table 2 it rests on, claims reproduced, the smallest and largest differences."""
+    """The book's abstract in numbers: which Table 2 it rests on, claims reproduced, the smallest and largest differences;
+    the convergence protocol's cells so far, those MSRA wins, how many times MSRA's epochs the seed filters take to
+    converge (median over cells); the comparison's best initializer."""
     t2 = table2(df, deltas)
     which = "convergence protocol" if len(t2) == len(deltas) and len(t2) else "fixed schedule"
     t2 = t2 if which == "convergence protocol" else table2(df, deltas, stop="fixed")
@@ -387,7 +385,33 @@ def headline(df: pd.DataFrame, deltas: pd.DataFrame) -> dict[str, Any]:
     ):
         out[f"diff_{end}"] = float(100 * row["diff"]) if row is not None else math.nan
         out[f"diff_{end}_cell"] = f"{row['dataset']}, r = {100 * row['ratio']:g} %" if row is not None else "no cell"
-    return out
+    converged, speed = table2(df, deltas), convergence(df, deltas)
+    epochs = speed.pivot_table(index=["dataset", "ratio"], columns="arm", values="converged_at")
+    out |= {
+        "converged_cells": len(converged),
+        "converged_msra_better": int(((converged["p_holm"] < ALPHA) & (converged["diff"] < 0)).sum()),
+    }
+    out["converged_later"] = float((epochs["seed"] / epochs["msra"]).median()) if {"seed", "msra"} <= set(epochs) else math.nan
+    base = baseline(df)
+    reach = []
+    for n, head, relu, inputs, q in base.loc[base["reaches"], ["images", "hidden", "conv_relu", "inputs", "q34"]].itertuples(index=False):
+        caffe = [f"{head}-unit head"] * (head != "120 84") + ["no conv ReLU"] * (not relu) + ["standardized inputs"] * (inputs != "unit")
+        reach.append(f"{n:,} training images{', ' + ', '.join(caffe) if caffe else ''} ({100 * q:.2f} %)")
+    out["baseline_reaching"] = "; ".join(reach) or "none"
+    mnist10 = t2[(t2["dataset"] == "mnist") & np.isclose(t2["ratio"], 0.1)]["msra_mean"]
+    out["msra_mnist10"] = float(100 * mnist10.iloc[0]) if len(mnist10) else math.nan
+    return out | {"best_init": best_init(df)}
+
+
+def best_init(df: pd.DataFrame) -> str:
+    """The comparison study's initializer with the highest mean difference to MSRA (Table 2's, the same cells), in words."""
+    runs = pd.concat([runs_of(df, "study:comparison"), runs_of(df)[lambda t: t["arm"] == "msra"]]).assign(role="study:comparison")
+    t = against_msra(runs, converged_only=True)
+    if t.empty:
+        return "none yet: no comparison run is recorded"
+    per = t.groupby("arm")["diff"].agg(["mean", "size"])
+    best = per["mean"].idxmax()
+    return f"{best} ({100 * per.at[best, 'mean']:+.2f} points against MSRA, the mean over {per.at[best, 'size']} cells)"
 
 
 def speed(record: dict[str, Any], key: str = "track_acc") -> dict[str, float]:

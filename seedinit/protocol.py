@@ -141,12 +141,14 @@ def baseline_runs() -> list[Config]:
 
 
 def stage1_runs(datasets: Iterable[str], ratios: Iterable[float], studies: bool = True) -> list[Config]:
-    """Stage 1: the delta grid of every cell, and the studies of the study datasets (with MNIST, the baseline study)."""
+    """Stage 1: the delta grid of every cell, and the studies of the study datasets (with MNIST, the baseline study;
+    in the comparison's cells, the repaired reading's delta grid)."""
     datasets = list(datasets)
     runs = [c for d in datasets for r in ratios for c in selection_runs(d, r)]
     if studies:
         runs += [c for d in datasets if d in STUDY_DATASETS for c in study_runs(d)]
         runs += baseline_runs() if "mnist" in datasets else []
+        runs += [c for d, r in COMPARISON_CELLS if d in datasets and r in ratios for c in repaired_grid_runs(d, r)]
     return runs
 
 
@@ -161,7 +163,8 @@ def stage2_cell(dataset: str, ratio: float, delta: float, studies: bool = True) 
 def stage2_runs(
     datasets: Iterable[str], ratios: Iterable[float], records: list[dict], log: Callable[[str], Any] = print, studies: bool = True
 ) -> list[Config]:
-    """Stage 2: the Table-2 arms (and with ``studies`` the schedule study) of every cell whose delta the recorded stage 1 chose."""
+    """Stage 2: the Table-2 arms of every cell whose delta the recorded stage 1 chose; with ``studies``, the schedule study,
+    the comparison study (its cells among these) and the ResNet study (with CIFAR-10 at r = 10 %)."""
     deltas = chosen_deltas(records)
     runs = []
     for d in datasets:
@@ -172,6 +175,9 @@ def stage2_runs(
                 continue
             log(f"{d}, r = {r:g}: delta = {delta:g}, chosen on validation")
             runs += stage2_cell(d, r, delta, studies)
+    if studies:
+        runs += [c for c in comparison_runs(records) if c.dataset in datasets and c.ratio in ratios]
+        runs += resnet_runs(records) if "cifar10" in datasets and STUDY_RATIO in ratios else []
     return runs
 
 

@@ -110,7 +110,7 @@ def test_the_baseline_study_reads_its_runs_and_table_2s_msra_runs_of_the_same_se
     runs += [record(0.975, ratio=0.1, seed=s, dataset="mnist") for s in range(10)]  # Table 2's MSRA runs
     for r, n in zip(runs, [12000] * 3 + [6000] * 10):
         r["sizes"] = {"train": n}
-    t = baseline(frame(runs), runs).set_index("images")
+    t = baseline(frame(runs)).set_index("images")
     assert t.loc[12000, "runs"] == 3 and t.loc[12000, "reaches"]  # 0.986 + 2 x 0.001 >= 0.9871
     assert t.loc[6000, "runs"] == 3 and not t.loc[6000, "reaches"]  # the seeds the study uses, not all ten
 

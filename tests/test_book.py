@@ -24,6 +24,7 @@ EDITION = {
                    "results_dir": "book/results"},
     "analysis": {"results_dir": "book/results"},
     "performance": {"benchmarks_dir": "benchmarks/results", "results_dir": "book/results"},
+    "comparison": {"results_dir": "book/results"},
 }  # fmt: skip
 GLUE = re.compile(r"\{glue:text\}`executed/analysis\.ipynb::(\w+):([^`]*)`")
 WIDTHS = {"desktop": (1400, 1000), "phone": (390, 844)}

@@ -62,6 +62,7 @@ def sandbox(tmp_path, monkeypatch):
     tiny = {"EPOCHS": {r: 1 for r in protocol.RATIOS}, "CAP": {r: 3 for r in protocol.RATIOS}, "DELTAS": (0.5,), "FEW_SEEDS": (0,)}
     tiny |= {"SEEDS": (0,), "STUDY_DELTAS": (0.5,), "VARIANTS": {"paper (top-k)": {}}, "SENSITIVITY": {}, "BASELINE_SIZES": ()}
     tiny |= {"CAFFE": {}, "UNTIL_CONVERGED": {"stop": "converged", "patience": 1, "score_epochs": 1, "rtol": 1.0}}
+    tiny |= {"RESNET": protocol.RESNET | {"epochs": 3, "patience": 1, "score_epochs": 1, "rtol": 1.0}, "NEW_INITS": ("lsuv",)}
     for name, value in tiny.items():
         monkeypatch.setattr(protocol, name, value)
     return tmp_path

@@ -175,3 +175,25 @@ def test_zero_mean_closes_most_of_the_gap_at_large_delta_and_the_other_readings_
             paper = at(study, dataset, "seed", delta)
             assert within(at(study, dataset, "seed[diverse]", delta), paper), (dataset, delta)
             assert abs(at(study, dataset, "seed[gate=mask]", delta)["mean"] - paper["mean"]) < 0.01, (dataset, delta)
+
+
+def test_trained_until_converged_the_seed_filters_train_more_slowly_and_end_lower(df, chosen):
+    """'The seed filters take ... times as many epochs as MSRA to converge ...: they train more slowly, and they end lower.'"""
+    from seedinit.analysis import convergence
+
+    t2 = table2(df, chosen)  # the convergence protocol's cells recorded so far
+    assert len(t2) >= 1 and (t2["diff"] < 0).all()
+    epochs = convergence(df, chosen).pivot_table(index=["dataset", "ratio"], columns="arm", values="converged_at")
+    assert (epochs.dropna()["seed"] > epochs.dropna()["msra"]).all()  # the cells with both arms recorded
+
+
+def test_the_cells_subsets_are_nested():
+    """'the 1 % subset lies within the 5 % one, which lies within the 10 % one'"""
+    import torch
+
+    from seedinit import Config
+    from seedinit.data import split_indices
+
+    labels = torch.arange(60000) % 10
+    small, mid, large = (set(split_indices(Config(ratio=r, seed=3), labels)[0].tolist()) for r in (0.01, 0.05, 0.1))
+    assert small < mid < large
