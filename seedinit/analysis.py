@@ -189,8 +189,9 @@ T2_COLUMNS += ("unconverged", "p_welch", "p_paired")
 def table2(df: pd.DataFrame, deltas: pd.DataFrame, arm_name: str = "seed", role: str = "table2", stop: str = "converged") -> pd.DataFrame:
     """The paper's Table 2: per dataset and ratio, MSRA against ``arm_name`` at the chosen delta, over the runs of
     ``role`` trained with ``stop``. With stop=converged a run that never converged is counted (``unconverged``), not scored."""
-    runs = runs_of(df, role, stop)
-    t = against_msra(runs[_at_chosen(runs, deltas, arm_name)], converged_only=stop == "converged").drop(columns=["significant", "p_holm"])
+    t = against_msra(chosen_runs(df, deltas, role, stop, arm_name), converged_only=stop == "converged").drop(
+        columns=["significant", "p_holm"]
+    )
     t = t.rename(columns={"n_arm": "n_seed", "arm_mean": "seed_mean", "arm_sd": "seed_sd"})[list(T2_COLUMNS)]
     return _holm(t.sort_values(["dataset", "ratio"]).reset_index(drop=True))
 
@@ -198,9 +199,8 @@ def table2(df: pd.DataFrame, deltas: pd.DataFrame, arm_name: str = "seed", role:
 def convergence(df: pd.DataFrame, deltas: pd.DataFrame, role: str = "table2", stop: str = "converged") -> pd.DataFrame:
     """Per cell and arm (MSRA, the seed filters at the chosen delta): median convergence epoch, median training loss
     at the start and end of the scoring window, median accuracy gain over it, and the runs that never converged."""
-    runs = runs_of(df, role, stop)
     return (
-        runs[_at_chosen(runs, deltas)]
+        chosen_runs(df, deltas, role, stop)
         .groupby(["dataset", "ratio", "arm"])
         .agg(
             runs=("q34", "size"),
@@ -212,6 +212,14 @@ def convergence(df: pd.DataFrame, deltas: pd.DataFrame, role: str = "table2", st
         )
         .reset_index()
     )
+
+
+def chosen_runs(
+    df: pd.DataFrame, deltas: pd.DataFrame, role: str = "table2", stop: str = "converged", arm_name: str = "seed"
+) -> pd.DataFrame:
+    """The runs of ``role`` trained with ``stop``: MSRA's, and ``arm_name``'s at each cell's chosen delta."""
+    runs = runs_of(df, role, stop)
+    return runs[_at_chosen(runs, deltas, arm_name)]
 
 
 def _at_chosen(runs: pd.DataFrame, deltas: pd.DataFrame, arm_name: str = "seed") -> pd.Series:

@@ -121,6 +121,29 @@ def plot_cells(records: list[dict]) -> list[plt.Figure]:
     return figures
 
 
+def plot_convergence(runs: pd.DataFrame, cap: dict[float, int] | None = None) -> plt.Figure:
+    """Per cell (x) and arm (colour), each run's convergence epoch (a cross at the top: never converged) and its training
+    loss at the start and the end of its scoring window; ``runs`` are rows of ``analysis.frame``."""
+    cells = sorted({(d, r) for d, r in zip(runs["dataset"], runs["ratio"])})
+    fig, (ax_e, ax_l) = plt.subplots(1, 2, figsize=(11, 3.4))
+    for shift, (arm, colour) in zip((-0.15, 0.15), (("msra", "tab:blue"), ("seed", "tab:orange"))):
+        mine = runs[runs["arm"] == arm]
+        x = np.array([cells.index(k) for k in zip(mine["dataset"], mine["ratio"])], dtype=float) + shift
+        done = mine["converged"].to_numpy(bool)
+        ax_e.scatter(x[done], mine["converged_at"][done], s=12, color=colour, label=arm)
+        ax_e.scatter(x[~done], mine["epochs"][~done], s=30, color=colour, marker="x")
+        ax_l.scatter(x, mine["loss_start"], s=12, color=colour, alpha=0.5, marker="^", label=f"{arm}: window start")
+        ax_l.scatter(x, mine["loss_end"], s=12, color=colour, label=f"{arm}: end")
+    for ax in (ax_e, ax_l):
+        ax.set_xticks(range(len(cells)), [f"{d}\nr = {100 * r:g} %" for d, r in cells], fontsize=7)
+    ax_e.set(ylabel="epoch the loss converged (x: the cap)", yscale="log")
+    ax_l.set(ylabel="training loss", yscale="log")
+    ax_e.legend(fontsize=7)
+    ax_l.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
 def _delta(c: dict) -> str:
     return f" δ={c['delta']:g}" if c["init"] == "seed" else ""
 
