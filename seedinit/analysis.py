@@ -258,11 +258,13 @@ def schedule(df: pd.DataFrame, deltas: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+PROVENANCE = ("git_commit", "machine", "device", "python", "torch", "torchvision", "numpy")
+
+
 def machines(records: list[dict[str, Any]]) -> pd.DataFrame:
-    """How many runs each commit, machine and torch version produced."""
-    p = pd.DataFrame(
-        [{k: str(r["provenance"][k])[: 10 if k == "git_commit" else None] for k in ("git_commit", "device", "torch")} for r in records]
-    )
+    """How many runs each commit, machine (CPU model and cores, GPU; "–" where older records did not say) and set of
+    library versions produced."""
+    p = pd.DataFrame([{k: str(r["provenance"].get(k, "–"))[: 10 if k == "git_commit" else None] for k in PROVENANCE} for r in records])
     return p.value_counts().rename("runs").reset_index() if len(p) else p
 
 
@@ -356,7 +358,7 @@ HEADERS = {
     "p_paired": "p (paired)", "p_holm": "p (Holm)", "significant": "significant", "unconverged": "not converged",
     "q34": "Q3/4", "val_q34": "val Q3/4", "converged_at": "converged at epoch", "loss_start": "loss at window start",
     "loss_end": "loss at the end", "gain": "accuracy gain over the window", "seeded": "filters seeded", "runs": "runs",
-    "git_commit": "commit", "device": "machine", "stop": "training", "sd": "sd", "lowest": "lowest", "images": "training images",
+    "git_commit": "commit", "device": "device", "stop": "training", "sd": "sd", "lowest": "lowest", "images": "training images",
     "conv_relu": "ReLU after convs", "inputs": "inputs", "reaches": "98.71 % within 2 sd", "delta_converged": "δ (until converged)",
     "val_q34_converged": "val Q3/4 (until converged)", "same": "same δ",
     "n_arm": "n arm", "arm_mean": "arm mean", "arm_sd": "arm sd",
