@@ -1,7 +1,7 @@
 """One process using every core against a pool of processes splitting them, on the same small grid.
 
-Prints seconds for each and ``process/thread ratio: <number>``; the CLI's default
-executor (``seedinit sweep --executor``) is the faster of the two on this machine.
+Prints seconds for each and ``process/thread ratio: <number>``: why the CLI's local executor is a pool of processes,
+each with its share of the cores, rather than one process using them all.
 
     python benchmarks/executor.py [--runs 4] [--epochs 2] [--ratio 0.05] [--data-dir data]
 """

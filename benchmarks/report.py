@@ -15,10 +15,12 @@ from seedinit.analysis import choose_delta, frame, table2
 
 
 def load_archive(path: str | Path) -> list[dict[str, Any]]:
-    """The records in a ``.tar.gz`` archive of a records folder (a GPU machine's results, carried back whole)."""
+    """The records in a ``.tar.gz`` archive of a records folder (a GPU machine's results, carried back whole). The archived
+    GPU grid predates ``Config.role``: its runs get their role here, a delta-grid run being one with a validation split."""
     with tarfile.open(path) as tar:
         members = sorted((m for m in tar.getmembers() if m.isfile() and m.name.endswith(".json")), key=lambda m: m.name)
-        return [json.loads(tar.extractfile(m).read()) for m in members]
+        records = [json.loads(tar.extractfile(m).read()) for m in members]
+    return [r | {"config": {"role": "delta-grid" if r["config"].get("val_fraction") else "table2"} | r["config"]} for r in records]
 
 
 def benchmarks(folder: str | Path) -> pd.DataFrame:
@@ -62,13 +64,7 @@ def gpu_grid(folder: str | Path) -> tuple[pd.DataFrame, str]:
     gpu = load_archive(folder / "records.tar.gz")
     wall = int((folder / "ended").read_text()) - int((folder / "started").read_text())
     stage1 = json.loads((folder / "stages.json").read_text())["stage 1"]
-    done = pd.DataFrame(
-        [
-            {"role": r["config"]["role"] if "role" in r["config"] else ("delta-grid" if r["config"]["val_fraction"] else "table2")}
-            | _cell(r)
-            for r in gpu
-        ]
-    )
+    done = pd.DataFrame([{"role": r["config"]["role"]} | _cell(r) for r in gpu])
     tasks = done.groupby(["role", "dataset", "ratio"]).agg(runs=("k", "size"), wall_s=("wall", "max")).reset_index()
     line = f"{gpu[0]['provenance']['device']}: {len(gpu)} of {len(fixed_grid())} runs in {wall} s (stage 1: {stage1} s)"
     return tasks, line
@@ -88,7 +84,6 @@ def rerun_beside(book: list[dict[str, Any]], other: list[dict[str, Any]], name: 
     """The delta each set of records chose and its fixed-schedule Table 2, side by side (an independent rerun against the book's)."""
     sides = []
     for label, records in (("book", book), (name, other)):
-        records = [r | {"config": {"role": "delta-grid" if r["config"]["val_fraction"] else "table2"} | r["config"]} for r in records]
         df = frame(records)
         chosen = choose_delta(df, "val_q34")
         t2 = table2(df, chosen, stop="fixed").set_index(["dataset", "ratio"])[["msra_mean", "seed_mean", "diff"]]

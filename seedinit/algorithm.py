@@ -101,7 +101,11 @@ def explain(
         raise ValueError(f"act {tuple(act.shape)} is not the valid {s}x{s} convolution with stride {stride} of prev {tuple(prev.shape)}")
     seed = inhibit(prev, epsilon)
     a = activation_map(act, act_map)
-    threshold = theta * a.flatten(1).amax(dim=1) if theta_mode == "relative" else torch.full(a.shape[:1], float(theta))
+    threshold = (
+        theta * a.flatten(1).amax(dim=1)
+        if theta_mode == "relative"
+        else torch.full(a.shape[:1], float(theta), dtype=a.dtype, device=a.device)
+    )
     suppressed = suppress(a, threshold, radius)
     weight = (suppressed > 0).to(a.dtype) if gate == "mask" else suppressed
     gated = seed * align(weight, s, stride, prev.shape[-2:]).unsqueeze(1)

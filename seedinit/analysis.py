@@ -20,7 +20,8 @@ from .stats import converged_at, window_start
 
 ALPHA = 0.05
 COLUMNS = ("dataset", "ratio", "init", "delta", "random", "selection", "zero_mean", "gate", "theta", "theta_mode", "epsilon", "radius")
-COLUMNS += ("act_map", "hidden", "conv_relu", "inputs", "epochs", "stop", "val_fraction", "seed", "role")
+COLUMNS += ("act_map", "model", "hidden", "conv_relu", "inputs", "grayscale", "lr", "batch_size", "epochs", "stop", "window", "patience")
+COLUMNS += ("rtol", "atol", "score_epochs", "val_fraction", "seed", "role")
 
 
 def scored(record: dict[str, Any]) -> tuple[int, int]:
@@ -61,9 +62,10 @@ def frame(records: list[dict[str, Any]]) -> pd.DataFrame:
             | {"converged_at": at, "converged": at is not None and at < start, "gain": _slope(r["history"], start, end)}
             | {"loss_start": losses.get(start - 1, losses.get(start)), "loss_end": r["history"][-1]["train_loss"]}
             | {"seeded": sum(x["seeded"] for x in layers) / sum(x["filters"] for x in layers) if layers else math.nan}
-            | {"images": r.get("sizes", {}).get("train", math.nan)}
+            | {"images": r.get("sizes", {}).get("train", math.nan), "stopped": r["history"][-1]["epoch"]}
         )
     measures = ("q34", "val_q34", "diverged", "arm", "converged_at", "converged", "gain", "loss_start", "loss_end", "seeded", "images")
+    measures += ("stopped",)
     df = pd.DataFrame(rows, columns=[*COLUMNS, *measures])
     df["hidden"] = df["hidden"].map(lambda h: " ".join(map(str, h)))
     df.loc[df["init"] != "seed", "delta"] = math.nan  # delta belongs to the seed filters alone
@@ -116,7 +118,9 @@ def compare(a: pd.DataFrame, b: pd.DataFrame) -> dict[str, float]:
     return out
 
 
-TRAINED_ALIKE = ["dataset", "ratio", "role", "stop", "epochs", "val_fraction", "hidden", "conv_relu", "inputs"]
+# what runs compared with each other must share: data, network, optimizer and schedule (not the init, not the RNG seed)
+TRAINED_ALIKE = ["dataset", "ratio", "role", "model", "grayscale", "hidden", "conv_relu", "inputs", "lr", "batch_size", "stop", "epochs"]
+TRAINED_ALIKE += ["window", "patience", "rtol", "atol", "score_epochs", "val_fraction"]
 
 
 def summary(df: pd.DataFrame) -> pd.DataFrame:
@@ -151,22 +155,23 @@ def runs_of(df: pd.DataFrame, role: str = "table2", stop: str = "converged") -> 
 def _versus(msra: pd.DataFrame, other: pd.DataFrame, converged_only: bool) -> dict[str, Any]:
     """One arm's runs against MSRA's: sizes, means, sds, difference, divergences, unconverged runs (left out when
     ``converged_only``) and the two t-tests."""
-    unconverged = int((~msra["converged"]).sum() + (~other["converged"]).sum())
+    unconverged, diverged = int((~msra["converged"]).sum() + (~other["converged"]).sum()), int(other["diverged"].sum())
     if converged_only:
         msra, other = msra[msra["converged"]], other[other["converged"]]
     stats = {"n_msra": len(msra), "msra_mean": msra["q34"].mean(), "msra_sd": msra["q34"].std(), "n_arm": len(other)}
     stats |= {"arm_mean": other["q34"].mean(), "arm_sd": other["q34"].std(), "diff": other["q34"].mean() - msra["q34"].mean()}
-    return stats | {"diverged": int(other["diverged"].sum()), "unconverged": unconverged, **compare(msra, other)}
+    return stats | {"diverged": diverged, "unconverged": unconverged, **compare(msra, other)}
 
 
 def _holm(t: pd.DataFrame) -> pd.DataFrame:
-    """Significance at ``ALPHA`` by Welch's test, and Holm-adjusted p-values over the table's rows."""
+    """Holm-adjusted p-values of Welch's test over the table's rows, and significance at ``ALPHA`` by them."""
     from statsmodels.stats.multitest import multipletests
 
-    t["significant"], t["p_holm"] = t["p_welch"] < ALPHA, math.nan
+    t["p_holm"] = math.nan
     ok = t["p_welch"].notna()
     if ok.any():
         t.loc[ok, "p_holm"] = multipletests(t.loc[ok, "p_welch"], method="holm")[1]
+    t["significant"] = t["p_holm"] < ALPHA
     return t
 
 
@@ -281,22 +286,24 @@ PAPER_MSRA_MNIST = 0.9871  # the paper's MSRA baseline on MNIST at r = 10 % (its
 def baseline(df: pd.DataFrame) -> pd.DataFrame:
     """The baseline study: MSRA on MNIST until converged, per training-set size and Caffe setting (Table 2's MSRA runs of
     the same RNG seeds included): mean, sd, and whether the paper's 98.71 % lies within two sds of the mean."""
-    runs = df[(df["arm"] == "msra") & (df["dataset"] == "mnist") & (df["stop"] == "converged") & df["converged"]]
+    runs = df[(df["arm"] == "msra") & (df["dataset"] == "mnist") & (df["stop"] == "converged")]
     runs = runs[
         (runs["role"] == "study:baseline")
         | ((runs["role"] == "table2") & runs["seed"].isin(runs.loc[runs["role"] == "study:baseline", "seed"]))
-    ]
-    t = runs.groupby(["images", "hidden", "conv_relu", "inputs"]).agg(runs=("q34", "size"), q34=("q34", "mean"), sd=("q34", "std"))
-    return t.reset_index().assign(reaches=lambda t: t["q34"] + 2 * t["sd"].fillna(0) >= PAPER_MSRA_MNIST)
+    ].assign(unconverged=lambda t: ~t["converged"])
+    scored = runs.assign(q34=runs["q34"].where(runs["converged"]))  # a run that never converged is counted, not scored
+    agg = dict(runs=("q34", "count"), q34=("q34", "mean"), sd=("q34", "std"), unconverged=("unconverged", "sum"))
+    t = scored.groupby(["images", "hidden", "conv_relu", "inputs"]).agg(**agg).reset_index()
+    return t.assign(reaches=t["q34"] + 2 * t["sd"].fillna(0) >= PAPER_MSRA_MNIST)
 
 
-Judge = Callable[[pd.DataFrame, pd.DataFrame], tuple[str, str]]
+Judge = Callable[[pd.DataFrame, pd.DataFrame, str], tuple[str, str]]  # (Table 2, all runs, its stop) -> (verdict, evidence)
 
 
-def _cells(rule: Callable[[pd.DataFrame], pd.Series], want_significant: bool, text: str) -> Judge:
+def _cells(rule: Callable[[pd.DataFrame], pd.Series], want_significant: bool) -> Judge:
     """A claim about some of Table 2's cells: significant differences (Holm-adjusted) there, or none."""
 
-    def judge(t2: pd.DataFrame, _df: pd.DataFrame) -> tuple[str, str]:
+    def judge(t2: pd.DataFrame, _df: pd.DataFrame, _stop: str) -> tuple[str, str]:
         sub = t2[rule(t2)] if not t2.empty else t2
         if sub.empty:
             return "not run", "no such cell recorded"
@@ -306,20 +313,18 @@ def _cells(rule: Callable[[pd.DataFrame], pd.Series], want_significant: bool, te
         ok = seed_wins == len(sub) if want_significant else seed_wins + msra_wins == 0
         return ("reproduced" if ok else "not reproduced"), evidence
 
-    judge.__doc__ = text
     return judge
 
 
-def _most(t2: pd.DataFrame, _df: pd.DataFrame) -> tuple[str, str]:
+def _most(t2: pd.DataFrame, _df: pd.DataFrame, _stop: str) -> tuple[str, str]:
     if t2.empty:
         return "not run", "no cell has both arms recorded"
     wins = int((t2["diff"] > 0).sum())
     return ("reproduced" if wins > len(t2) / 2 else "not reproduced"), f"higher mean for the seed filters in {wins} of {len(t2)} cells"
 
 
-def _delta03(_t2: pd.DataFrame, df: pd.DataFrame) -> tuple[str, str]:
-    cell = df[(df["role"] == "table2") & (df["dataset"] == "mnist") & np.isclose(df["ratio"], 0.1)]
-    cell = cell[cell["stop"] == ("converged" if (cell["stop"] == "converged").any() else "fixed")]
+def _delta03(_t2: pd.DataFrame, df: pd.DataFrame, stop: str) -> tuple[str, str]:
+    cell = df[(df["role"] == "table2") & (df["stop"] == stop) & (df["dataset"] == "mnist") & np.isclose(df["ratio"], 0.1)]
     low, msra = cell[(cell["arm"] == "seed") & np.isclose(cell["delta"], 0.3)], cell[cell["arm"] == "msra"]
     if low.empty or msra.empty:
         return "not run", "no MNIST r = 10 % Table-2 runs at delta = 0.3"
@@ -329,32 +334,33 @@ def _delta03(_t2: pd.DataFrame, df: pd.DataFrame) -> tuple[str, str]:
 
 CLAIMS: tuple[tuple[str, Judge], ...] = (
     ("The proposed method beats MSRA on mean accuracy in most settings.", _most),
-    ("No significant difference at r = 1 %.", _cells(lambda t: np.isclose(t["ratio"], 0.01), False, "r = 1 %")),
-    ("No significant difference on CIFAR-100.", _cells(lambda t: t["dataset"] == "cifar100", False, "CIFAR-100")),
+    ("No significant difference at r = 1 %.", _cells(lambda t: np.isclose(t["ratio"], 0.01), False)),
+    ("No significant difference on CIFAR-100.", _cells(lambda t: t["dataset"] == "cifar100", False)),
     (
         "A significant gain under the other conditions (every cell but r = 1 % and CIFAR-100).",
-        _cells(lambda t: ~np.isclose(t["ratio"], 0.01) & (t["dataset"] != "cifar100"), True, "the other conditions"),
+        _cells(lambda t: ~np.isclose(t["ratio"], 0.01) & (t["dataset"] != "cifar100"), True),
     ),
     (
         "A clear, significant gain on CIFAR-10 (at r = 5 and 10 %).",
-        _cells(lambda t: (t["dataset"] == "cifar10") & ~np.isclose(t["ratio"], 0.01), True, "CIFAR-10"),
+        _cells(lambda t: (t["dataset"] == "cifar10") & ~np.isclose(t["ratio"], 0.01), True),
     ),
     ("MNIST, r = 10 %, delta = 0.3 collapses training: 20.31 % against MSRA's 98.71 %.", _delta03),
 )
 
 
-def claims(t2: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:
-    """Each claim of the paper's section 5 beside what Table 2 shows: reproduced, not reproduced or not run."""
+def claims(t2: pd.DataFrame, df: pd.DataFrame, stop: str = "converged") -> pd.DataFrame:
+    """Each claim of the paper's section 5 beside what Table 2 (trained with ``stop``) shows: reproduced, not reproduced or not run."""
     rows = []
     for text, judge in CLAIMS:
-        verdict, evidence = judge(t2, df)
+        verdict, evidence = judge(t2, df, stop)
         rows.append({"claim": text, "this edition": evidence, "verdict": verdict})
     return pd.DataFrame(rows)
 
 
 HEADERS = {
     "dataset": "dataset", "ratio": "r", "delta": "δ", "arm": "arm", "n_msra": "n MSRA", "msra_mean": "MSRA mean", "msra_sd": "MSRA sd",
-    "n_seed": "n seed", "seed_mean": "seed mean", "seed_sd": "seed sd", "diff": "difference to MSRA", "p_welch": "p (Welch)",
+    "n_seed": "n seed filters", "seed_mean": "seed-filter mean", "seed_sd": "seed-filter sd", "diff": "difference to MSRA",
+    "p_welch": "p (Welch)",
     "p_paired": "p (paired)", "p_holm": "p (Holm)", "significant": "significant", "unconverged": "not converged",
     "q34": "Q3/4", "val_q34": "val Q3/4", "converged_at": "converged at epoch", "loss_start": "loss at window start",
     "loss_end": "loss at the end", "gain": "accuracy gain over the window", "seeded": "filters seeded", "runs": "runs",
@@ -363,7 +369,8 @@ HEADERS = {
     "val_q34_converged": "val Q3/4 (until converged)", "same": "same δ",
     "n_arm": "n arm", "arm_mean": "arm mean", "arm_sd": "arm sd",
 }  # fmt: skip
-PERCENT = ("msra_mean", "msra_sd", "seed_mean", "seed_sd", "arm_sd", "diff", "q34", "val_q34", "gain", "seeded", "sd", "lowest")
+PERCENT = ("msra_mean", "msra_sd", "seed_mean", "seed_sd", "arm_sd", "diff", "q34", "val_q34", "gain", "seeded", "sd", "lowest", "ci_low")
+PERCENT += ("ci_high", "acc1", "acc5", "val_q34_converged")
 
 
 def readable(t: pd.DataFrame) -> pd.io.formats.style.Styler:
@@ -380,10 +387,10 @@ def headline(df: pd.DataFrame, deltas: pd.DataFrame) -> dict[str, Any]:
     """The book's abstract in numbers: which Table 2 it rests on, claims reproduced, the smallest and largest differences;
     the convergence protocol's cells so far, those MSRA wins, how many times MSRA's epochs the seed filters take to
     converge (median over cells); the comparison's best initializer."""
-    t2 = table2(df, deltas)
-    which = "convergence protocol" if len(t2) == len(deltas) and len(t2) else "fixed schedule"
-    t2 = t2 if which == "convergence protocol" else table2(df, deltas, stop="fixed")
-    verdicts = claims(t2, df)["verdict"]
+    converged = table2(df, deltas)
+    which = "convergence protocol" if len(converged) == len(deltas) and len(converged) else "fixed schedule"
+    t2 = converged if which == "convergence protocol" else table2(df, deltas, stop="fixed")
+    verdicts = claims(t2, df, "converged" if which == "convergence protocol" else "fixed")["verdict"]
     out: dict[str, Any] = {"table2_protocol": which, "table2_cells": len(t2), "claims_total": len(verdicts)}
     out |= {
         "claims_reproduced": int((verdicts == "reproduced").sum()),
@@ -395,7 +402,7 @@ def headline(df: pd.DataFrame, deltas: pd.DataFrame) -> dict[str, Any]:
     ):
         out[f"diff_{end}"] = float(100 * row["diff"]) if row is not None else math.nan
         out[f"diff_{end}_cell"] = f"{row['dataset']}, r = {100 * row['ratio']:g} %" if row is not None else "no cell"
-    converged, speed = table2(df, deltas), convergence(df, deltas)
+    speed = convergence(df, deltas)
     epochs = speed.pivot_table(index=["dataset", "ratio"], columns="arm", values="converged_at")
     out |= {
         "converged_cells": len(converged),
@@ -433,35 +440,33 @@ def speed(record: dict[str, Any], key: str = "track_acc") -> dict[str, float]:
 
 
 def with_speed(records: list[dict[str, Any]]) -> pd.DataFrame:
-    """``frame(records)`` with each run's model, speed scores, seconds to initialize and mean seconds per epoch."""
-    extra = [
-        {"model": r["config"].get("model", DEFAULTS["model"]), **speed(r)}
-        | {"init_s": r["seconds"]["init"], "epoch_s": r["seconds"]["train"] / len(r["history"])}
-        for r in records
-    ]
-    return pd.concat([frame(records), pd.DataFrame(extra, columns=["model", "acc1", "acc5", "to95", "init_s", "epoch_s"])], axis=1)
+    """``frame(records)`` with each run's speed scores, seconds to initialize and mean seconds per epoch."""
+    extra = [speed(r) | {"init_s": r["seconds"]["init"], "epoch_s": r["seconds"]["train"] / len(r["history"])} for r in records]
+    return pd.concat([frame(records), pd.DataFrame(extra, columns=["acc1", "acc5", "to95", "init_s", "epoch_s"])], axis=1)
 
 
 def comparison(data: pd.DataFrame | list[dict[str, Any]], deltas: pd.DataFrame, role: str = "study:comparison") -> pd.DataFrame:
-    """Per model, cell and initializer: Q3/4 of the converged runs (mean, sd), its difference to MSRA with a 95 % Welch
-    interval, Welch, paired and Holm p (Holm over every difference in the table), then over all runs: accuracy after 1 and
-    5 epochs, median epochs to 95 % of Q3/4, seconds to initialize and per epoch. The runs are those of ``role`` and, for
-    its cells, Table 2's MSRA and paper's reading (at ``deltas``). ``data``: records, or ``with_speed(records)``."""
+    """Per model, cell and initializer of ``role``: Q3/4 of the converged runs (mean, sd), its difference to MSRA with a 95 %
+    Welch interval, Welch, paired and Holm p (Holm over every difference in the table), then over the role's runs (accuracy
+    tracked every epoch): accuracy after 1 and 5 epochs, median epochs to 95 % of Q3/4, seconds to initialize and per
+    epoch. On LeNet-5, MSRA's and the paper's reading's Q3/4 are Table 2's (at ``deltas``), their speed the role's own
+    tracked runs of those arms. ``data``: records, or ``with_speed(records)``."""
     from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
     df = with_speed(data) if isinstance(data, list) else data
-    table2_runs = runs_of(df, "table2", "converged")
-    runs = pd.concat([table2_runs[_at_chosen(table2_runs, deltas)], runs_of(df, role)])
-    rows = []
-    for (model, dataset, ratio), cell in runs.groupby(["model", "dataset", "ratio"]):
-        msra = cell[(cell["arm"] == "msra") & cell["converged"]]
-        for name, arm in cell.groupby("arm") if (cell["role"] == role).any() else ():
-            done, ci, p = arm[arm["converged"]], (math.nan, math.nan), dict.fromkeys(("p_welch", "p_paired"), math.nan)
+    t2, rows = chosen_runs(df, deltas), []
+    for (model, dataset, ratio), cell in runs_of(df, role).groupby(["model", "dataset", "ratio"]):
+        from_t2 = t2[(t2["dataset"] == dataset) & np.isclose(t2["ratio"], ratio) & (model == "lenet5")]
+        scored = pd.concat([from_t2, cell[~cell["arm"].isin(from_t2["arm"])]])  # Q3/4: Table 2's where it has the arm
+        msra = scored[(scored["arm"] == "msra") & scored["converged"]]
+        for name in sorted(set(scored["arm"])):
+            runs, arm = scored[scored["arm"] == name], cell[cell["arm"] == name]  # Q3/4 from runs, speed from arm
+            done, ci, p = runs[runs["converged"]], (math.nan, math.nan), dict.fromkeys(("p_welch", "p_paired"), math.nan)
             if name != "msra" and len(done) >= 2 and len(msra) >= 2:
                 ci = CompareMeans(DescrStatsW(done["q34"]), DescrStatsW(msra["q34"])).tconfint_diff(usevar="unequal")
                 p = compare(msra, done)
             rows.append(
-                {"model": model, "dataset": dataset, "ratio": ratio, "arm": name, "n": len(done), "unconverged": len(arm) - len(done)}
+                {"model": model, "dataset": dataset, "ratio": ratio, "arm": name, "n": len(done), "unconverged": len(runs) - len(done)}
                 | {"q34": done["q34"].mean(), "sd": done["q34"].std(), "diff": done["q34"].mean() - msra["q34"].mean()}
                 | {"ci_low": ci[0], "ci_high": ci[1], **p, "acc1": arm["acc1"].mean(), "acc5": arm["acc5"].mean()}
                 | {"to95": arm["to95"].median(), "init_s": arm["init_s"].mean(), "epoch_s": arm["epoch_s"].mean()}

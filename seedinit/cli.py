@@ -88,9 +88,12 @@ def parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("reproduce", help="the paper's experiments: delta chosen on validation, then Table-2 arms (seedinit.protocol)")
     rep.add_argument("--datasets", nargs="+", default=list(PAPER_DATASETS), choices=DATASETS, help="default: the paper's three")
     rep.add_argument("--ratios", type=float, nargs="+", default=list(RATIOS), help="default: 0.01 0.05 0.1")
-    rep.add_argument("--no-studies", dest="studies", action="store_false", help="skip the interpretation, sensitivity and schedule studies")
-    stages = "1: delta grid, interpretation and sensitivity studies; 2: Table-2 arms and the schedule study"
+    studies = "skip the studies (interpretation, sensitivity, baseline, schedule, the delta grid's check, comparison, ResNet)"
+    rep.add_argument("--no-studies", dest="studies", action="store_false", help=studies)
+    stages = "1: the delta grids, the interpretation, sensitivity and baseline studies; 2: the Table-2 arms and the other studies"
     rep.add_argument("--stages", type=int, nargs="+", default=[1, 2], choices=(1, 2), help=stages)
+    schedule = "stage 2's Table-2 arms until converged (default), or on the fixed schedule beside the control arm"
+    rep.add_argument("--schedule", choices=("converged", "fixed"), default="converged", help=schedule)
     _sweep_flags(rep)
     flt = sub.add_parser("filters", help="draw the initial C1 and C3 filters (the paper's Fig. 2)")
     _config_flags(flt, FILTER_FIELDS)
@@ -159,6 +162,8 @@ def _sweeper(args: argparse.Namespace) -> Callable[[list[Config]], None]:
     for flag, value in (("--workers", workers), ("--threads", 1 if args.threads is None else args.threads)):
         if value < 1:
             raise ConfigError(f"{flag}={value} is not allowed; it must be a whole number >= 1")
+    if args.scheduler and args.executor != "dask":
+        raise ConfigError(f"--scheduler {args.scheduler} needs --executor dask; without it the runs train here")
     writable(Path(args.out))
 
     def sweep(configs: list[Config]) -> None:
@@ -222,7 +227,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     bad = [r for r in args.ratios if r not in RATIOS]
     if bad:
         raise ConfigError(f"--ratios {bad[0]:g} is not allowed; the protocol's ratios are {', '.join(map(str, RATIOS))}")
-    reproduce(args.datasets, args.ratios, args.out, _sweeper(args), studies=args.studies, stages=args.stages)
+    reproduce(args.datasets, args.ratios, args.out, _sweeper(args), studies=args.studies, stages=args.stages, schedule=args.schedule)
     return 0
 
 
@@ -240,7 +245,7 @@ def cmd_filters(args: argparse.Namespace) -> int:
     data = load_dataset(cfg.dataset, args.data_dir, grayscale=cfg.grayscale, download=args.download)
     train_idx, _ = split_indices(cfg, data.y_train)
     model, reports = build_model(cfg, to_float(data.x_train[train_idx].to(resolve_device(cfg.device))), data.num_classes)
-    what = f"seed filters, delta={cfg.delta:g}" if cfg.init == "seed" else "MSRA"
+    what = f"seed filters, delta={cfg.delta:g}" if cfg.init == "seed" else "MSRA" if cfg.init == "msra" else cfg.init
     plot_filters(model, title=f"{cfg.dataset}, r={cfg.ratio:g}: {what}").savefig(out, dpi=120)
     for r in reports:
         print(f"{r.layer}: {r.seeded}/{r.filters} filters seeded from {r.candidates} candidates in {r.seconds:.2f} s")

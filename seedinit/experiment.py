@@ -58,13 +58,17 @@ def run_together(configs: list[Config], data: Dataset, progress: bool = False) -
         raise ConfigError(
             f"{c.run_name()}: ratio={c.ratio:g} of {len(data.y_train)} images less val_fraction={c.val_fraction:g} leaves none to train on"
         )
-    t0 = time.perf_counter()
-    built = [build_model(c, x[t], data.num_classes) for c, t in zip(configs, train_idx)]
-    t_init = (time.perf_counter() - t0) / len(configs)
+    built, t_init = [], []
+    for c, t in zip(configs, train_idx):  # each run's own init time: the runs of one ensemble may use different inits
+        t0 = time.perf_counter()
+        built.append(build_model(c, x[t], data.num_classes))
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        t_init.append(time.perf_counter() - t0)
     pool = Pool(x, y, train_idx, val_idx, x_test, data.y_test.to(device), data.num_classes)
     runs = fit(stack([m for m, _ in built]), pool, configs, [generator(c.seed, "order") for c in configs], progress)
     sizes = {"train": train_idx.shape[1], "val": val_idx.shape[1], "test": len(pool.y_test)}
-    return [record_for(r, reports, sizes, t_init, device, len(configs)) for r, (_, reports) in zip(runs, built)]
+    return [record_for(r, reports, sizes, t, device, len(configs)) for r, (_, reports), t in zip(runs, built, t_init)]
 
 
 def record_for(

@@ -122,16 +122,17 @@ def plot_cells(records: list[dict]) -> list[plt.Figure]:
 
 
 def plot_convergence(runs: pd.DataFrame, cap: dict[float, int] | None = None) -> plt.Figure:
-    """Per cell (x) and arm (colour), each run's convergence epoch (a cross at the top: never converged) and its training
-    loss at the start and the end of its scoring window; ``runs`` are rows of ``analysis.frame``."""
+    """Per cell (x) and arm (colour), each run's convergence epoch (a cross at its cap: never converged; a square where it
+    stopped: diverged) and its training loss at the start and the end of its scoring window; ``runs``: rows of ``analysis.frame``."""
     cells = sorted({(d, r) for d, r in zip(runs["dataset"], runs["ratio"])})
     fig, (ax_e, ax_l) = plt.subplots(1, 2, figsize=(11, 3.4))
     for shift, (arm, colour) in zip((-0.15, 0.15), (("msra", "tab:blue"), ("seed", "tab:orange"))):
         mine = runs[runs["arm"] == arm]
         x = np.array([cells.index(k) for k in zip(mine["dataset"], mine["ratio"])], dtype=float) + shift
-        done = mine["converged"].to_numpy(bool)
+        done, broke = mine["converged"].to_numpy(bool), mine["diverged"].to_numpy(bool)
         ax_e.scatter(x[done], mine["converged_at"][done], s=12, color=colour, label=arm)
-        ax_e.scatter(x[~done], mine["epochs"][~done], s=30, color=colour, marker="x")
+        ax_e.scatter(x[~done & ~broke], mine["epochs"][~done & ~broke], s=30, color=colour, marker="x")
+        ax_e.scatter(x[broke], mine["stopped"][broke], s=30, color=colour, marker="s")
         ax_l.scatter(x, mine["loss_start"], s=12, color=colour, alpha=0.5, marker="^", label=f"{arm}: window start")
         ax_l.scatter(x, mine["loss_end"], s=12, color=colour, label=f"{arm}: end")
     for ax in (ax_e, ax_l):

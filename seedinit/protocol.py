@@ -5,11 +5,14 @@ trained on the training subset minus a stratified validation part (``VAL_FRACTIO
 ``FEW_SEEDS``, a fixed number of epochs (``EPOCHS``); and, at r = ``STUDY_RATIO``, the
 interpretation and sensitivity studies, on the same fixed schedule.
 Stage 2: each cell's delta is the one with the best mean validation Q3/4 (never the
-test set); MSRA, the seed filters and the control arm (``random="he"``) at that delta
-train on the whole subset, ``SEEDS`` each, plus delta = 0.3 on MNIST r = 10 %, until their
-training loss converges (``Config.stop``, at most ``CAP`` epochs); and, with the studies,
-the schedule study: the CIFAR cells at r = ``STUDY_RATIO``, MSRA and the seed filters
-trained ``LONG`` times the fixed schedule.
+test set); MSRA and the seed filters at that delta train on the whole subset, ``SEEDS``
+each, plus delta = 0.3 on MNIST r = 10 %, until their training loss converges
+(``Config.stop``, at most ``CAP`` epochs), or, with ``schedule="fixed"``, on the fixed
+schedule beside the control arm (``random="he"``); and, with the studies, the delta
+grid's check (the chosen delta and its neighbours until converged), the schedule study
+(the CIFAR cells at r = ``STUDY_RATIO``, ``LONG`` times the fixed schedule), the
+comparison study and the ResNet study. Stage 1's studies add the baseline study and the
+repaired reading's delta grid.
 
 Each run's ``Config.role`` says what it is for: ``delta-grid``, ``table2`` or ``study:<name>``.
 """
@@ -152,16 +155,24 @@ def stage1_runs(datasets: Iterable[str], ratios: Iterable[float], studies: bool 
     return runs
 
 
-def stage2_cell(dataset: str, ratio: float, delta: float, studies: bool = True) -> list[Config]:
-    """Stage 2's runs of one cell at its chosen delta: the Table-2 arms and, with ``studies``, the schedule study's."""
-    runs = main_runs(dataset, ratio, delta)
+def stage2_cell(dataset: str, ratio: float, delta: float, studies: bool = True, schedule: str = "converged") -> list[Config]:
+    """Stage 2's runs of one cell at its chosen delta: the Table-2 arms (trained as ``schedule`` says) and, with
+    ``studies``, the delta grid's check and the schedule study's."""
+    runs = main_runs(dataset, ratio, delta, schedule)
+    if studies:
+        runs += neighbour_runs(dataset, ratio, delta)
     if studies and dataset in SCHEDULE_DATASETS and ratio == STUDY_RATIO:
         runs += schedule_runs(dataset, delta)
     return runs
 
 
 def stage2_runs(
-    datasets: Iterable[str], ratios: Iterable[float], records: list[dict], log: Callable[[str], Any] = print, studies: bool = True
+    datasets: Iterable[str],
+    ratios: Iterable[float],
+    records: list[dict],
+    log: Callable[[str], Any] = print,
+    studies: bool = True,
+    schedule: str = "converged",
 ) -> list[Config]:
     """Stage 2: the Table-2 arms of every cell whose delta the recorded stage 1 chose; with ``studies``, the schedule study,
     the comparison study (its cells among these) and the ResNet study (with CIFAR-10 at r = 10 %)."""
@@ -174,7 +185,7 @@ def stage2_runs(
                 log(f"{d}, r = {r:g}: no validation records, so no delta chosen; stage 2 skips this cell")
                 continue
             log(f"{d}, r = {r:g}: delta = {delta:g}, chosen on validation")
-            runs += stage2_cell(d, r, delta, studies)
+            runs += stage2_cell(d, r, delta, studies, schedule)
     if studies:
         runs += [c for c in comparison_runs(records) if c.dataset in datasets and c.ratio in ratios]
         runs += resnet_runs(records) if "cifar10" in datasets and STUDY_RATIO in ratios else []
@@ -189,6 +200,7 @@ def reproduce(
     studies: bool = True,
     stages: Iterable[int] = (1, 2),
     log: Callable[[str], Any] = print,
+    schedule: str = "converged",
 ) -> None:
     """Run the ``stages`` through ``run(configs)``, a resumable sweep writing records into ``out``."""
     from .records import load_records
@@ -196,7 +208,7 @@ def reproduce(
     datasets, ratios, stages = list(datasets), list(ratios), set(stages)
     for stage in sorted(stages):
         records = load_records(out) if stage == 2 and Path(out).exists() else []
-        runs = stage1_runs(datasets, ratios, studies) if stage == 1 else stage2_runs(datasets, ratios, records, log, studies)
+        runs = stage1_runs(datasets, ratios, studies) if stage == 1 else stage2_runs(datasets, ratios, records, log, studies, schedule)
         what = ("delta grid on a validation split" if stage == 1 else "Table-2 arms") + (", studies" if studies else "")
         log(f"stage {stage}: {len(runs)} runs ({what})")
         t0 = time.perf_counter()
@@ -229,13 +241,17 @@ def _chosen(records: list[dict], arm_name: str) -> dict[tuple[str, float], float
 
 
 def comparison_runs(records: list[dict]) -> list[Config]:
-    """The comparison study: the new initializers and the repaired reading (at the delta its recorded grid chose; none
-    where no grid is recorded) in ``COMPARISON_CELLS``, ``SEEDS`` each, until converged as Table 2, accuracy tracked."""
-    deltas = _chosen(records, REPAIRED_ARM)
+    """The comparison study in ``COMPARISON_CELLS``, until converged as Table 2, accuracy tracked every epoch: the new
+    initializers and the repaired reading (at the delta its recorded grid chose), ``SEEDS`` each; and, for their speed
+    only (their Q3/4 are Table 2's), MSRA and the paper's reading at its chosen delta, ``FEW_SEEDS`` each."""
+    repaired, paper = _chosen(records, REPAIRED_ARM), _chosen(records, "seed")
     runs = []
     for d, r in COMPARISON_CELLS:
-        arms = [{"init": i} for i in NEW_INITS] + ([{**REPAIRED, "delta": deltas[d, r]}] if (d, r) in deltas else [])
-        runs += [cell(d, r, "study:comparison", seed=s, **a, **UNTIL_CONVERGED, epochs=CAP[r], track=True) for a in arms for s in SEEDS]
+        until = {**UNTIL_CONVERGED, "epochs": CAP[r], "track": True}
+        arms = [{"init": i} for i in NEW_INITS] + ([{**REPAIRED, "delta": repaired[d, r]}] if (d, r) in repaired else [])
+        runs += [cell(d, r, "study:comparison", seed=s, **a, **until) for a in arms for s in SEEDS]
+        speed = [{"init": "msra"}] + ([{"init": "seed", "delta": paper[d, r]}] if (d, r) in paper else [])
+        runs += [cell(d, r, "study:comparison", seed=s, **a, **until) for a in speed for s in FEW_SEEDS]
     return runs
 
 

@@ -7,7 +7,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-DIVERGED_FACTOR, DIVERGED_EPOCHS = 10, 3  # loss above 10 x ln(classes), a uniform guess's loss, for 3 epochs in a row
+# diverged: a loss above 10 x ln(classes), ten times a uniform guess's, for 10 epochs in a row (N(0, 1) seed filters start
+# far above it and recover within a few epochs; a learning rate too large for Adam stays there)
+DIVERGED_FACTOR, DIVERGED_EPOCHS = 10, 10
 
 
 def window_start(epochs: int, window: float = 0.5) -> int:

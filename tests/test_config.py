@@ -39,3 +39,9 @@ def test_bad_values_name_the_value_the_rule_and_the_source(values, message):
     with pytest.raises(ConfigError, match="^grid.yaml: ") as err:
         Config.from_dict(values, source="grid.yaml")
     assert message in str(err.value)
+
+
+def test_a_whole_number_given_for_a_real_setting_names_the_same_run():
+    """YAML and papermill's -p write 1 for 1.0: the same run, the same record."""
+    assert Config.from_dict({"ratio": 1, "init": "seed", "delta": 1}).run_name() == Config(ratio=1.0, init="seed", delta=1.0).run_name()
+    assert isinstance(Config(lr=1).lr, float) and Config(seed=3).seed == 3 and isinstance(Config(seed=3).seed, int)

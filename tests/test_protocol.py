@@ -27,8 +27,9 @@ def test_the_grid_has_every_arm_the_protocol_names():
     assert sorted((c.init, c.delta, c.epochs, c.seed) for c in long if c.init == "seed") == [("seed", 0.6, 120, s) for s in (0, 1, 2)]
     assert len(long) == 6 and all(c.val_fraction == 0 for c in long)
     assert protocol.stage2_cell("cifar100", 0.1, 0.6, studies=False) == protocol.main_runs("cifar100", 0.1, 0.6)
-    assert protocol.stage2_cell("mnist", 0.1, 0.6) == main_
-    assert protocol.stage2_cell("cifar10", 0.05, 0.6) == protocol.main_runs("cifar10", 0.05, 0.6)
+    check = protocol.neighbour_runs("mnist", 0.1, 0.6)
+    assert protocol.stage2_cell("mnist", 0.1, 0.6) == main_ + check  # with the studies, the delta grid's check
+    assert protocol.stage2_cell("cifar10", 0.05, 0.6, schedule="fixed", studies=False) == protocol.main_runs("cifar10", 0.05, 0.6, "fixed")
     with pytest.raises(Exception, match="ratio=0.2 is not allowed; the protocol's ratios are 0.01, 0.05, 0.1"):
         protocol.cell("mnist", 0.2, "user")
 

@@ -24,13 +24,13 @@ def test_a_diverged_run_keeps_its_last_accuracy_for_the_missing_epochs():
     assert q34(h, 6, 10) == pytest.approx(0.098)
 
 
-def test_divergence_is_a_non_finite_loss_or_one_far_above_a_uniform_guess_for_three_epochs():
+def test_divergence_is_a_non_finite_loss_or_one_far_above_a_uniform_guess_for_ten_epochs():
     guess = math.log(10)
     assert diverged([2.0, math.nan], 10) and diverged([math.inf], 10)
-    assert diverged([2.0, 7e21, 7e21, 7e21], 10)  # --lr 1e3: finite, at chance, and far above ln(10)
-    assert not diverged([30.0, 2.0, 1.0], 10)  # one bad first epoch (N(0, 1) seed filters) recovers
-    assert not diverged([11 * guess, 11 * guess, 9 * guess], 10)
-    assert diverged([11 * guess] * 3, 10)
+    assert diverged([2.0] + [7e21] * 10, 10)  # --lr 1e3: finite, at chance, and far above ln(10)
+    assert not diverged([91.0, 40.3, 24.3, 15.6, 10.2, 8.1, 1.0], 10)  # N(0, 1) seed filters at delta 0.1: a bad start, recovered
+    assert not diverged([11 * guess] * 9 + [9 * guess], 10)
+    assert diverged([11 * guess] * 10, 10)
 
 
 def test_the_convergence_criterion_compares_the_best_of_the_last_epochs_with_the_best_before():
