@@ -425,7 +425,7 @@ def best_init(df: pd.DataFrame) -> str:
     runs = pd.concat([runs_of(df, "study:comparison"), runs_of(df)[lambda t: t["arm"] == "msra"]]).assign(role="study:comparison")
     t = against_msra(runs, converged_only=True)
     if t.empty:
-        return "none yet: no comparison run is recorded"
+        return "not yet measured (no comparison run is recorded)"
     per = t.groupby("arm")["diff"].agg(["mean", "size"])
     best = per["mean"].idxmax()
     return f"{best} ({100 * per.at[best, 'mean']:+.2f} points against MSRA, the mean over {per.at[best, 'size']} cells)"

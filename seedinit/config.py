@@ -97,10 +97,10 @@ class SeedOptions:
     zero_mean: bool = _opt(False, "subtract each seed filter's mean before mixing (our variant, not the paper's)", rule=BOOL)
 
     def __post_init__(self) -> None:
+        validate(self, type(self).__name__)  # Config's too; the message shows the value as given
         for f in dataclasses.fields(self):  # 1 and 1.0 are one setting: the record's name must not tell them apart
             if isinstance(f.default, float) and isinstance(getattr(self, f.name), int) and not isinstance(getattr(self, f.name), bool):
                 object.__setattr__(self, f.name, float(getattr(self, f.name)))
-        validate(self, type(self).__name__)  # Config's too
 
 
 SEED_FIELDS = tuple(f.name for f in dataclasses.fields(SeedOptions))
