@@ -215,9 +215,9 @@ def _dask(args: argparse.Namespace, workers: int) -> Client:
 def cmd_sweep(args: argparse.Namespace) -> int:
     from .sweep import expand, load_grid
 
-    configs = expand(load_grid(args.grid), source=args.grid)
+    configs, sweep = expand(load_grid(args.grid), source=args.grid), _sweeper(args)  # every flag checked before any output
     print(f"{args.grid}: ", end="")
-    _sweeper(args)(configs)
+    sweep(configs)
     return 0
 
 
