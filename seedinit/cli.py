@@ -1,6 +1,6 @@
 """Command line: ``seedinit run|sweep|reproduce|filters`` (and ``python -m seedinit``).
 
-Every Config field is a flag (``--theta-mode``, ``--no-grayscale``, ...), so the CLI,
+Every Config field but ``role`` is a flag (``--theta-mode``, ``--no-grayscale``, ``seed`` as ``--seeds``), so the CLI,
 the notebooks and the records share one set of names. Bad input stops before any
 training with one line and exit status 2; Ctrl-C stops with status 130, keeping every
 record already written.

@@ -10,7 +10,7 @@ from conftest import write_npz
 from test_analysis import record
 
 from seedinit import Config, load_dataset, protocol, run, run_together
-from seedinit.analysis import comparison, speed
+from seedinit.analysis import best_init, comparison, frame, speed
 from seedinit.config import INITS
 from seedinit.experiment import build_model
 from seedinit.plots import plot_forest
@@ -89,6 +89,15 @@ def test_the_comparison_table_and_its_forest_plot():
     assert math.isnan(t.set_index("arm").at["msra", "acc1"])  # no tracked MSRA run recorded: its speed is unknown, not made up
     fig = plot_forest(t)
     assert len(fig.axes[0].get_yticklabels()) == 2  # the differences of PCA and the paper's reading
+
+
+def test_the_best_initializer_is_named_among_the_new_arms_never_the_papers_reading():
+    records = [fake(q, "msra", s, role="table2") for s, q in enumerate([0.90, 0.92, 0.91])]
+    assert best_init(frame(records)).startswith("not yet measured")
+    records += [fake(q, "seed", s) for s, q in enumerate([0.97, 0.98, 0.99])]  # the paper's reading's tracked runs
+    assert best_init(frame(records)).startswith("not yet measured")
+    records += [fake(q, "pca", s) for s, q in enumerate([0.93, 0.95, 0.94])]
+    assert best_init(frame(records)) == "pca (+3.00 points against MSRA, the mean over 1 cell)"
 
 
 def test_the_study_protocols():
