@@ -386,7 +386,8 @@ def readable(t: pd.DataFrame) -> pd.io.formats.style.Styler:
 def headline(df: pd.DataFrame, deltas: pd.DataFrame) -> dict[str, Any]:
     """The book's abstract in numbers: which Table 2 it rests on, claims reproduced, the smallest and largest differences;
     the convergence protocol's cells so far, those MSRA wins, how many times MSRA's epochs the seed filters take to
-    converge (median over cells); the comparison's best initializer."""
+    converge (median over cells), the runs of each arm that reached the cap unconverged (and the seed filters' cells);
+    the comparison's best initializer."""
     converged = table2(df, deltas)
     which = "convergence protocol" if len(converged) == len(deltas) and len(converged) else "fixed schedule"
     t2 = converged if which == "convergence protocol" else table2(df, deltas, stop="fixed")
@@ -409,6 +410,10 @@ def headline(df: pd.DataFrame, deltas: pd.DataFrame) -> dict[str, Any]:
         "converged_msra_better": int(((converged["p_holm"] < ALPHA) & (converged["diff"] < 0)).sum()),
     }
     out["converged_later"] = float((epochs["seed"] / epochs["msra"]).median()) if {"seed", "msra"} <= set(epochs) else math.nan
+    out |= {f"unconverged_{a}": int(speed.loc[speed["arm"] == a, "unconverged"].sum()) for a in ("msra", "seed")}
+    capped = speed[(speed["unconverged"] > 0) & (speed["arm"] == "seed")][["dataset", "ratio", "unconverged", "runs"]]
+    where = [f"{d}, r = {100 * r:g} % ({n} of {k})" for d, r, n, k in capped.itertuples(index=False)]
+    out["unconverged_seed_where"] = "; ".join(where) or "none"
     base = baseline(df)
     reach = []
     for n, head, relu, inputs, q in base.loc[base["reaches"], ["images", "hidden", "conv_relu", "inputs", "q34"]].itertuples(index=False):
