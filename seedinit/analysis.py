@@ -97,11 +97,29 @@ def choose_delta(df: pd.DataFrame, by: str = "val_q34", arm_name: str = "seed", 
 
 def delta_check(df: pd.DataFrame) -> pd.DataFrame:
     """Per cell, the delta the fixed-schedule grid chose beside the best of it and its neighbours trained until converged
-    (validation Q3/4, the same RNG seeds): the same choice means the grid's schedule did not decide Table 2's delta."""
+    (validation Q3/4, the same RNG seeds): the same choice means the grid's schedule did not decide Table 2's delta.
+    ``same`` is left empty until every check run of the cell (``expected``) is recorded."""
     fixed, converged = choose_delta(df), choose_delta(df, stop="converged")
+    if fixed.empty:
+        return pd.DataFrame(columns=[*fixed.columns, "delta_converged", "val_q34_converged", "runs", "unconverged", "expected", "same"])
     t = fixed.merge(converged, on=["dataset", "ratio"], how="left", suffixes=("", "_converged"))
     t[["delta_converged", "val_q34_converged"]] = t[["delta_converged", "val_q34_converged"]].astype(float)
-    return t.assign(same=np.isclose(t["delta"].astype(float), t["delta_converged"]))
+    seed = df[(df["role"] == "delta-grid") & (df["arm"] == "seed")]
+    runs, grid = seed[seed["stop"] == "converged"], seed[seed["stop"] == "fixed"]
+    counts = runs.groupby(["dataset", "ratio"]).agg(runs=("q34", "size"), unconverged=("converged", lambda s: int((~s).sum())))
+    t = t.join(counts, on=["dataset", "ratio"]).fillna({"runs": 0, "unconverged": 0}).astype({"runs": int, "unconverged": int})
+    t["expected"] = [
+        _check_size(grid[(grid["dataset"] == d) & (grid["ratio"] == r)], x) for d, r, x in zip(t["dataset"], t["ratio"], t["delta"])
+    ]
+    same = pd.Series(np.isclose(t["delta"].astype(float), t["delta_converged"]), dtype="boolean")
+    return t.assign(same=same.mask(t["runs"] < t["expected"]))
+
+
+def _check_size(grid: pd.DataFrame, delta: float) -> int:
+    """How many runs the check of a cell has: the chosen delta and its neighbours on the cell's grid, its RNG seeds each."""
+    deltas = sorted(grid["delta"].unique())
+    i = int(np.argmin(np.abs(np.array(deltas) - delta)))
+    return len(deltas[max(0, i - 1) : i + 2]) * grid.loc[np.isclose(grid["delta"], delta), "seed"].nunique()
 
 
 def compare(a: pd.DataFrame, b: pd.DataFrame) -> dict[str, float]:
@@ -217,6 +235,16 @@ def convergence(df: pd.DataFrame, deltas: pd.DataFrame, role: str = "table2", st
         )
         .reset_index()
     )
+
+
+GAIN = 0.005  # a scored run whose test accuracy still rises by half a point or more over its window had not finished
+
+
+def still_rising(df: pd.DataFrame, deltas: pd.DataFrame) -> pd.DataFrame:
+    """The Table-2 runs (convergence protocol, both arms at the chosen delta) whose test accuracy gained ``GAIN`` or more
+    over their scoring window (a least-squares line), with the epoch they converged at (none: they reached the cap)."""
+    runs = chosen_runs(df, deltas)
+    return runs.loc[runs["gain"] >= GAIN, ["dataset", "ratio", "arm", "delta", "seed", "converged_at", "stopped", "gain"]]
 
 
 def chosen_runs(
@@ -366,7 +394,7 @@ HEADERS = {
     "loss_end": "loss at the end", "gain": "accuracy gain over the window", "seeded": "filters seeded", "runs": "runs",
     "git_commit": "commit", "device": "device", "stop": "training", "sd": "sd", "lowest": "lowest", "images": "training images",
     "conv_relu": "ReLU after convs", "inputs": "inputs", "reaches": "98.71 % within 2 sd", "delta_converged": "δ (until converged)",
-    "val_q34_converged": "val Q3/4 (until converged)", "same": "same δ",
+    "val_q34_converged": "val Q3/4 (until converged)", "same": "same δ", "stopped": "last epoch", "seed": "RNG seed",
     "n_arm": "n arm", "arm_mean": "arm mean", "arm_sd": "arm sd",
 }  # fmt: skip
 PERCENT = ("msra_mean", "msra_sd", "seed_mean", "seed_sd", "arm_sd", "diff", "q34", "val_q34", "gain", "seeded", "sd", "lowest", "ci_low")
@@ -414,6 +442,13 @@ def headline(df: pd.DataFrame, deltas: pd.DataFrame) -> dict[str, Any]:
     capped = speed[(speed["unconverged"] > 0) & (speed["arm"] == "seed")][["dataset", "ratio", "unconverged", "runs"]]
     where = [f"{d}, r = {100 * r:g} % ({n} of {k})" for d, r, n, k in capped.itertuples(index=False)]
     out["unconverged_seed_where"] = "; ".join(where) or "none"
+    scored, rising = chosen_runs(df, deltas), still_rising(df, deltas)
+    out |= {"window_runs": len(scored), "window_flat": len(scored) - len(rising), "window_rising": len(rising)}
+    out["rising_converged"] = int(rising["converged_at"].notna().sum())
+    checked = delta_check(df).dropna(subset=["same"])
+    differ = checked.loc[~checked["same"].astype(bool), ["dataset", "ratio", "delta", "delta_converged"]]
+    where = [f"{d}, r = {100 * r:g} %: δ = {a:g} on the grid, {b:g} until converged" for d, r, a, b in differ.itertuples(index=False)]
+    out |= {"delta_checked": len(checked), "delta_same": int(checked["same"].sum()), "delta_differs": "; ".join(where) or "none"}
     base = baseline(df)
     reach = []
     for n, head, relu, inputs, q in base.loc[base["reaches"], ["images", "hidden", "conv_relu", "inputs", "q34"]].itertuples(index=False):

@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.stats import ttest_ind, ttest_rel
 from statsmodels.stats.multitest import multipletests
@@ -115,11 +116,30 @@ def test_the_baseline_study_reads_its_runs_and_table_2s_msra_runs_of_the_same_se
     assert t.loc[6000, "runs"] == 3 and not t.loc[6000, "reaches"]  # the seeds the study uses, not all ten
 
 
-def test_the_delta_check_sets_the_converged_choice_beside_the_fixed_one():
-    from seedinit.analysis import delta_check
+def test_the_delta_check_sets_the_converged_choice_beside_the_fixed_one_once_all_its_runs_are_recorded():
+    from seedinit.analysis import delta_check, headline
 
     runs = grid("mnist", 0.1, {0.5: 0.90, 0.6: 0.95})
-    runs += [record(0.5, v, "delta-grid", ratio=0.1, init="seed", delta=d, seed=0, val_fraction=0.2, stop="converged", epochs=100)
-             for d, v in {0.5: 0.97, 0.6: 0.96}.items()]  # fmt: skip
+    until = dict(ratio=0.1, init="seed", val_fraction=0.2, stop="converged", epochs=100)
+    runs += [record(0.5, v, "delta-grid", delta=d, seed=0, **until) for d, v in {0.5: 0.97, 0.6: 0.96}.items()]
     [row] = delta_check(frame(runs)).itertuples()
-    assert (row.delta, row.delta_converged, row.same) == (0.6, 0.5, False)
+    assert (row.delta, row.delta_converged, row.runs, row.expected) == (0.6, 0.5, 2, 4) and row.same is pd.NA  # seed 1 missing
+    runs += [record(0.5, v, "delta-grid", delta=d, seed=1, converged_at=None, **until) for d, v in {0.5: 0.97, 0.6: 0.96}.items()]
+    [row] = delta_check(frame(runs)).itertuples()
+    assert (row.delta, row.delta_converged, row.same, row.unconverged) == (0.6, 0.5, False, 2)
+    numbers = headline(frame(runs), choose_delta(frame(runs)))
+    assert (numbers["delta_checked"], numbers["delta_same"]) == (1, 0)
+    assert numbers["delta_differs"] == "mnist, r = 10 %: δ = 0.6 on the grid, 0.5 until converged"
+
+
+def test_runs_still_rising_in_their_window_are_listed_and_counted():
+    from seedinit.analysis import headline, still_rising
+
+    runs = cell("mnist", 0.1, [0.97] * 3, [0.95] * 3, delta=0.5) + grid("mnist", 0.1, {0.5: 0.9})
+    for r, converged_at in ((runs[3], 40), (runs[4], None)):  # two seed-filter runs gain 0.0002 / epoch x 49 epochs
+        r["converged_at"] = converged_at
+        r["history"] = [h | {"test_acc": 0.5 + 0.0002 * h["epoch"]} for h in r["history"]]
+    rising = still_rising(frame(runs), choose_delta(frame(runs)))
+    assert rising["seed"].tolist() == [0, 1] and rising["converged_at"].isna().tolist() == [False, True]
+    numbers = headline(frame(runs), choose_delta(frame(runs)))
+    assert (numbers["window_runs"], numbers["window_flat"], numbers["rising_converged"]) == (6, 4, 1)
