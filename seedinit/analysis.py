@@ -8,6 +8,7 @@ DataFrame the notebooks show as it is.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from typing import Any
@@ -55,7 +56,7 @@ def frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     for r in records:
         c, layers, (start, end) = r["config"], r.get("init_report") or [], scored(r)
         losses = {h["epoch"]: h["train_loss"] for h in r["history"]}
-        at = _converged_at(r)
+        at, made = _converged_at(r), r.get("provenance", {})
         rows.append(
             {k: c.get(k, DEFAULTS[k]) for k in COLUMNS}
             | {"q34": r["q34"], "val_q34": r.get("val_q34", math.nan), "diverged": bool(r.get("diverged", False)), "arm": arm(c)}
@@ -63,13 +64,24 @@ def frame(records: list[dict[str, Any]]) -> pd.DataFrame:
             | {"loss_start": losses.get(start - 1, losses.get(start)), "loss_end": r["history"][-1]["train_loss"]}
             | {"seeded": sum(x["seeded"] for x in layers) / sum(x["filters"] for x in layers) if layers else math.nan}
             | {"images": r.get("sizes", {}).get("train", math.nan), "stopped": r["history"][-1]["epoch"]}
+            | {"commit": str(made.get("git_commit"))[:7], "device": made.get("device")}
+            | {"same_run": json.dumps({k: v for k, v in c.items() if k not in ("epochs", "device")}, sort_keys=True)}
         )
     measures = ("q34", "val_q34", "diverged", "arm", "converged_at", "converged", "gain", "loss_start", "loss_end", "seeded", "images")
-    measures += ("stopped",)
+    measures += ("stopped", "commit", "device", "same_run")
     df = pd.DataFrame(rows, columns=[*COLUMNS, *measures])
     df["hidden"] = df["hidden"].map(lambda h: " ".join(map(str, h)))
     df.loc[df["init"] != "seed", "delta"] = math.nan  # delta belongs to the seed filters alone
-    return df
+    df["schedule"] = df["epochs"].map("{} epochs".format).where(df["stop"] == "fixed", "until converged")
+    return _longest(df)
+
+
+def _longest(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with each run trained until converged kept once, at its largest cap: a run that reached the cap and was trained
+    again with a larger one (``protocol.extended``) is the same run for its first epochs, so the longer record supersedes it."""
+    until = df["stop"] == "converged"
+    longest = df[until].sort_values("epochs", kind="stable").drop_duplicates("same_run", keep="last")
+    return pd.concat([df[~until], longest]).sort_index().drop(columns="same_run")
 
 
 def arm(c: dict[str, Any]) -> str:
@@ -136,8 +148,9 @@ def compare(a: pd.DataFrame, b: pd.DataFrame) -> dict[str, float]:
     return out
 
 
-# what runs compared with each other must share: data, network, optimizer and schedule (not the init, not the RNG seed)
-TRAINED_ALIKE = ["dataset", "ratio", "role", "model", "grayscale", "hidden", "conv_relu", "inputs", "lr", "batch_size", "stop", "epochs"]
+# what runs compared with each other must share: data, network, optimizer and schedule (not the init, not the RNG seed; not
+# the cap of a run trained until converged, which only decides when to give up on it)
+TRAINED_ALIKE = ["dataset", "ratio", "role", "model", "grayscale", "hidden", "conv_relu", "inputs", "lr", "batch_size", "schedule"]
 TRAINED_ALIKE += ["window", "patience", "rtol", "atol", "score_epochs", "val_fraction"]
 
 
@@ -245,6 +258,12 @@ def still_rising(df: pd.DataFrame, deltas: pd.DataFrame) -> pd.DataFrame:
     over their scoring window (a least-squares line), with the epoch they converged at (none: they reached the cap)."""
     runs = chosen_runs(df, deltas)
     return runs.loc[runs["gain"] >= GAIN, ["dataset", "ratio", "arm", "delta", "seed", "converged_at", "stopped", "gain"]]
+
+
+def origins(runs: pd.DataFrame) -> str:
+    """Which commits and devices made ``runs``, with how many runs each, in words (a table's provenance in one line)."""
+    made = runs.groupby(["commit", "device"]).size().sort_values(ascending=False)
+    return "; ".join(f"{n} runs from commit {commit} on {device}" for (commit, device), n in made.items()) or "no runs"
 
 
 def chosen_runs(

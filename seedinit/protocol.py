@@ -14,7 +14,8 @@ grid's check (the chosen delta and its neighbours until converged), the schedule
 comparison study and the ResNet study. Stage 1's studies add the baseline study and the
 repaired reading's delta grid.
 
-Each run's ``Config.role`` says what it is for: ``delta-grid``, ``table2`` or ``study:<name>``.
+In either stage, a run trained until converged that reaches the cap is trained again with
+``EXTEND`` times the cap (``extended``). Each run's ``Config.role`` says what it is for: ``delta-grid``, ``table2`` or ``study:<name>``.
 """
 
 from __future__ import annotations
@@ -32,10 +33,11 @@ PAPER_DATASETS = ("mnist", "cifar10", "cifar100")
 RATIOS = (0.01, 0.05, 0.1)
 # the fixed schedule, set before any result; Q3/4 counts the last half of the epochs (Config.window)
 EPOCHS = {0.01: 300, 0.05: 80, 0.1: 40}
-# the convergence protocol: Config's criterion and scoring window, capped at five times the fixed schedule;
-# a run that reaches the cap is recorded as not converged
+# the convergence protocol: Config's criterion and scoring window, capped at five times the fixed schedule; a run that
+# reaches the cap is trained again with EXTEND times the cap (``extended``), and one that reaches that too is not converged
 UNTIL_CONVERGED: dict[str, Any] = {"stop": "converged"}
 CAP = {ratio: 5 * epochs for ratio, epochs in EPOCHS.items()}
+EXTEND = 2
 DELTAS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 VAL_FRACTION = 0.2
 SEEDS = tuple(range(10))
@@ -136,6 +138,17 @@ def neighbour_runs(dataset: str, ratio: float, delta: float) -> list[Config]:
     return [cell(dataset, ratio, "delta-grid", delta=d, seed=s, **until) for d in DELTAS[max(0, i - 1) : i + 2] for s in FEW_SEEDS]
 
 
+def extended(runs: Iterable[Config], records: list[dict]) -> list[Config]:
+    """The ``runs`` whose record reached the cap unconverged (not diverged), again with ``EXTEND`` times the cap: the
+    same run for its first epochs (the cap only decides when to stop), given the room to converge."""
+    capped = {
+        Config.from_dict(r["config"]).run_name()
+        for r in records
+        if r["config"].get("stop") == "converged" and r.get("converged_at") is None and not r.get("diverged")
+    }
+    return [c.replace(epochs=EXTEND * c.epochs) for c in runs if c.stop == "converged" and c.run_name() in capped]
+
+
 def baseline_runs() -> list[Config]:
     """The baseline study: MSRA on MNIST until converged, ``FEW_SEEDS`` each, at each size and with each Caffe setting."""
     until = {**UNTIL_CONVERGED, "epochs": CAP[0.1], "dataset": "mnist", "role": "study:baseline"}
@@ -213,6 +226,10 @@ def reproduce(
         log(f"stage {stage}: {len(runs)} runs ({what})")
         t0 = time.perf_counter()
         run(runs)
+        longer = extended(runs, load_records(out))
+        if longer:
+            log(f"stage {stage}: {len(longer)} runs reached the cap unconverged; again with {EXTEND} times the cap")
+            run(longer)
         log(f"stage {stage} took {time.perf_counter() - t0:.0f} s")
 
 

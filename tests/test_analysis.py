@@ -97,7 +97,7 @@ def test_any_arm_against_msra_trained_alike_and_the_summary_per_configuration():
     assert (row.arm, row.delta, row.n_msra, row.n_arm) == ("seed", 0.3, 3, 3)
     assert row.p_paired == pytest.approx(ttest_rel(seed, msra).pvalue) and row.diff == pytest.approx(np.mean(seed) - np.mean(msra))
     s = summary(df)
-    assert list(s["runs"]) == [3, 3, 1] and "epochs" in s and "role" not in s  # only the settings that vary are shown
+    assert list(s["runs"]) == [3, 3, 1] and "schedule" in s and "role" not in s  # only the settings that vary are shown
     configs = [Config.from_dict(r["config"]) for r in runs] + [Config(seed=7)]
     assert coverage(configs, runs)[["runs", "recorded"]].sum().tolist() == [8, 7]
 

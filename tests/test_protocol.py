@@ -82,3 +82,24 @@ def test_the_delta_check_reruns_the_chosen_delta_and_its_neighbours_until_conver
     assert sorted({c.delta for c in runs}) == [0.8, 0.9] and len(runs) == 2 * len(protocol.FEW_SEEDS)  # 0.9 ends the grid
     assert {(c.role, c.stop, c.val_fraction, c.epochs) for c in runs} == {("delta-grid", "converged", 0.2, protocol.CAP[0.05])}
     assert sorted({c.delta for c in protocol.neighbour_runs("mnist", 0.1, 0.5)}) == [0.4, 0.5, 0.6]
+
+
+def test_a_run_that_reaches_the_cap_is_trained_again_longer_and_the_longer_record_supersedes_it(tiny_mnist):
+    from seedinit import Config
+
+    never = dict(stop="converged", patience=1, score_epochs=2, rtol=0.0, atol=0.0)  # converged only if the loss rises
+    runs = [Config(ratio=0.5, epochs=4, seed=s, role="table2", **never) for s in (0, 1)]
+    out = tiny_mnist / "runs"
+    run_sweep(runs, str(out), str(tiny_mnist))
+    capped = [r for r in load_records(out) if r["converged_at"] is None]
+    assert capped, "with no tolerance, the tiny runs reach the cap"
+    longer = protocol.extended(runs, load_records(out))
+    assert [c.epochs for c in longer] == [protocol.EXTEND * 4] * len(capped)
+    assert {c.replace(epochs=4).run_name() for c in longer} == {Config.from_dict(r["config"]).run_name() for r in capped}
+    run_sweep(longer, str(out), str(tiny_mnist))
+    records = {(r["config"]["seed"], r["config"]["epochs"]): r for r in load_records(out)}
+    for c in longer:  # the same run: its first epochs are those of the capped one, bit for bit
+        short, long = records[c.seed, 4]["history"], records[c.seed, c.epochs]["history"]
+        assert [h["train_loss"] for h in long[:4]] == [h["train_loss"] for h in short]
+    df = frame(load_records(out))  # one row per run: the longer record where there are two
+    assert len(df) == 2 and set(df.loc[df["seed"].isin([c.seed for c in longer]), "epochs"]) == {protocol.EXTEND * 4}
