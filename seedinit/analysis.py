@@ -110,21 +110,43 @@ def choose_delta(df: pd.DataFrame, by: str = "val_q34", arm_name: str = "seed", 
 def delta_check(df: pd.DataFrame) -> pd.DataFrame:
     """Per cell, the delta the fixed-schedule grid chose beside the best of it and its neighbours trained until converged
     (validation Q3/4, the same RNG seeds): the same choice means the grid's schedule did not decide Table 2's delta.
-    ``same`` is left empty until every check run of the cell (``expected``) is recorded."""
+    ``same`` is left empty until every check run of the cell (``check_size``) is recorded."""
     fixed, converged = choose_delta(df), choose_delta(df, stop="converged")
     if fixed.empty:
-        return pd.DataFrame(columns=[*fixed.columns, "delta_converged", "val_q34_converged", "runs", "unconverged", "expected", "same"])
+        columns = [
+            *fixed.columns,
+            "delta_converged",
+            "val_q34_converged",
+            "check_runs",
+            "unconverged",
+            "check_size",
+            "margin",
+            "check_sd",
+            "same",
+        ]
+        return pd.DataFrame(columns=columns)
     t = fixed.merge(converged, on=["dataset", "ratio"], how="left", suffixes=("", "_converged"))
     t[["delta_converged", "val_q34_converged"]] = t[["delta_converged", "val_q34_converged"]].astype(float)
     seed = df[(df["role"] == "delta-grid") & (df["arm"] == "seed")]
     runs, grid = seed[seed["stop"] == "converged"], seed[seed["stop"] == "fixed"]
-    counts = runs.groupby(["dataset", "ratio"]).agg(runs=("q34", "size"), unconverged=("converged", lambda s: int((~s).sum())))
-    t = t.join(counts, on=["dataset", "ratio"]).fillna({"runs": 0, "unconverged": 0}).astype({"runs": int, "unconverged": int})
-    t["expected"] = [
+    counts = runs.groupby(["dataset", "ratio"]).agg(check_runs=("q34", "size"), unconverged=("converged", lambda s: int((~s).sum())))
+    t = t.join(counts, on=["dataset", "ratio"]).fillna({"check_runs": 0, "unconverged": 0}).astype({"check_runs": int, "unconverged": int})
+    t["check_size"] = [
         _check_size(grid[(grid["dataset"] == d) & (grid["ratio"] == r)], x) for d, r, x in zip(t["dataset"], t["ratio"], t["delta"])
     ]
+    val = runs.groupby(["dataset", "ratio", "delta"])["val_q34"]
+    at_grid, spread = val.mean(), val.std()
+    t["margin"] = t["val_q34_converged"] - [at_grid.get((d, r, x), np.nan) for d, r, x in zip(t["dataset"], t["ratio"], t["delta"])]
+    t["check_sd"] = [spread.get((d, r, x), np.nan) for d, r, x in zip(t["dataset"], t["ratio"], t["delta_converged"])]
     same = pd.Series(np.isclose(t["delta"].astype(float), t["delta_converged"]), dtype="boolean")
-    return t.assign(same=same.mask(t["runs"] < t["expected"]))
+    return t.assign(same=same.mask(t["check_runs"] < t["check_size"]))
+
+
+def checked_deltas(df: pd.DataFrame) -> pd.DataFrame:
+    """Each cell's delta as ``choose_delta`` gives it, replaced by the check's choice where the complete check chose another."""
+    t = delta_check(df)
+    other = t["same"].eq(False).fillna(False).astype(bool)
+    return t.assign(delta=t["delta"].where(~other, t["delta_converged"]))[["dataset", "ratio", "delta"]]
 
 
 def _check_size(grid: pd.DataFrame, delta: float) -> int:
@@ -413,11 +435,13 @@ HEADERS = {
     "loss_end": "loss at the end", "gain": "accuracy gain over the window", "seeded": "filters seeded", "runs": "runs",
     "git_commit": "commit", "device": "device", "stop": "training", "sd": "sd", "lowest": "lowest", "images": "training images",
     "conv_relu": "ReLU after convs", "inputs": "inputs", "reaches": "98.71 % within 2 sd", "delta_converged": "δ (until converged)",
-    "val_q34_converged": "val Q3/4 (until converged)", "same": "same δ", "stopped": "last epoch", "seed": "RNG seed",
+    "val_q34_converged": "val Q3/4 (until converged)", "same": "same δ", "margin": "its margin over the grid's δ",
+    "check_runs": "check runs", "check_size": "of", "check_sd": "sd at it (until converged)",
+    "stopped": "last epoch", "seed": "RNG seed",
     "n_arm": "n arm", "arm_mean": "arm mean", "arm_sd": "arm sd",
 }  # fmt: skip
 PERCENT = ("msra_mean", "msra_sd", "seed_mean", "seed_sd", "arm_sd", "diff", "q34", "val_q34", "gain", "seeded", "sd", "lowest", "ci_low")
-PERCENT += ("ci_high", "acc1", "acc5", "val_q34_converged")
+PERCENT += ("ci_high", "acc1", "acc5", "val_q34_converged", "margin", "check_sd")
 
 
 def readable(t: pd.DataFrame) -> pd.io.formats.style.Styler:
@@ -465,8 +489,15 @@ def headline(df: pd.DataFrame, deltas: pd.DataFrame) -> dict[str, Any]:
     out |= {"window_runs": len(scored), "window_flat": len(scored) - len(rising), "window_rising": len(rising)}
     out["rising_converged"] = int(rising["converged_at"].notna().sum())
     checked = delta_check(df).dropna(subset=["same"])
-    differ = checked.loc[~checked["same"].astype(bool), ["dataset", "ratio", "delta", "delta_converged"]]
-    where = [f"{d}, r = {100 * r:g} %: δ = {a:g} on the grid, {b:g} until converged" for d, r, a, b in differ.itertuples(index=False)]
+    at_check = table2(df, checked_deltas(df)).set_index(["dataset", "ratio"])
+    where = []
+    differ = checked.loc[~checked["same"].astype(bool), ["dataset", "ratio", "delta", "delta_converged", "margin", "check_sd"]]
+    for d, r, a, b, m, sd in differ.values:
+        where.append(f"{d}, r = {100 * r:g} %: δ = {a:g} on the grid, {b:g} until converged, by {100 * m:.2f} points of validation Q3/4")
+        where[-1] += f" (its sd over the RNG seeds: {100 * sd:.2f})"
+        if (d, r) in at_check.index:
+            row = at_check.loc[(d, r)]
+            where[-1] += f"; Table 2 at δ = {b:g}: {100 * row['diff']:+.2f} points against MSRA (Holm p = {row['p_holm']:.2g})"
     out |= {"delta_checked": len(checked), "delta_same": int(checked["same"].sum()), "delta_differs": "; ".join(where) or "none"}
     base = baseline(df)
     reach = []

@@ -117,19 +117,24 @@ def test_the_baseline_study_reads_its_runs_and_table_2s_msra_runs_of_the_same_se
 
 
 def test_the_delta_check_sets_the_converged_choice_beside_the_fixed_one_once_all_its_runs_are_recorded():
-    from seedinit.analysis import delta_check, headline
+    from seedinit.analysis import checked_deltas, delta_check, headline
 
     runs = grid("mnist", 0.1, {0.5: 0.90, 0.6: 0.95})
     until = dict(ratio=0.1, init="seed", val_fraction=0.2, stop="converged", epochs=100)
     runs += [record(0.5, v, "delta-grid", delta=d, seed=0, **until) for d, v in {0.5: 0.97, 0.6: 0.96}.items()]
     [row] = delta_check(frame(runs)).itertuples()
-    assert (row.delta, row.delta_converged, row.runs, row.expected) == (0.6, 0.5, 2, 4) and row.same is pd.NA  # seed 1 missing
+    assert (row.delta, row.delta_converged, row.check_runs, row.check_size) == (0.6, 0.5, 2, 4) and row.same is pd.NA  # seed 1 missing
+    assert checked_deltas(frame(runs))["delta"].tolist() == [0.6]  # the grid's, until the check is complete
     runs += [record(0.5, v, "delta-grid", delta=d, seed=1, converged_at=None, **until) for d, v in {0.5: 0.97, 0.6: 0.96}.items()]
     [row] = delta_check(frame(runs)).itertuples()
     assert (row.delta, row.delta_converged, row.same, row.unconverged) == (0.6, 0.5, False, 2)
+    assert row.margin == pytest.approx(0.01) and checked_deltas(frame(runs))["delta"].tolist() == [0.5]
     numbers = headline(frame(runs), choose_delta(frame(runs)))
     assert (numbers["delta_checked"], numbers["delta_same"]) == (1, 0)
-    assert numbers["delta_differs"] == "mnist, r = 10 %: δ = 0.6 on the grid, 0.5 until converged"
+    assert (
+        numbers["delta_differs"]
+        == "mnist, r = 10 %: δ = 0.6 on the grid, 0.5 until converged, by 1.00 points of validation Q3/4 (its sd over the RNG seeds: 0.00)"
+    )
 
 
 def test_runs_still_rising_in_their_window_are_listed_and_counted():
