@@ -103,3 +103,19 @@ def test_a_run_that_reaches_the_cap_is_trained_again_longer_and_the_longer_recor
         assert [h["train_loss"] for h in long[:4]] == [h["train_loss"] for h in short]
     df = frame(load_records(out))  # one row per run: the longer record where there are two
     assert len(df) == 2 and set(df.loc[df["seed"].isin([c.seed for c in longer]), "epochs"]) == {protocol.EXTEND * 4}
+
+
+def test_reproduce_trains_the_runs_that_reach_the_cap_again_with_twice_the_cap(tiny_mnist, monkeypatch):
+    monkeypatch.setattr(protocol, "EPOCHS", {0.5: 2})
+    monkeypatch.setattr(protocol, "DELTAS", (0.5,))
+    monkeypatch.setattr(protocol, "FEW_SEEDS", (0,))
+    monkeypatch.setattr(protocol, "SEEDS", (0,))
+    never = {"stop": "converged", "patience": 1, "score_epochs": 2, "rtol": 0.0, "atol": 0.0}  # converged only if the loss rises
+    monkeypatch.setattr(protocol, "UNTIL_CONVERGED", never)
+    monkeypatch.setattr(protocol, "CAP", {0.5: 4})
+    out, said = tiny_mnist / "runs", []
+    protocol.reproduce(["mnist"], [0.5], out, lambda runs: run_sweep(runs, str(out), str(tiny_mnist)), studies=False, log=said.append)
+    table2 = [r for r in load_records(out) if r["config"]["role"] == "table2"]
+    capped = {r["config"]["init"] for r in table2 if r["config"]["epochs"] == 4 and r["converged_at"] is None}
+    assert capped and {r["config"]["init"] for r in table2 if r["config"]["epochs"] == 8} == capped
+    assert f"stage 2: {len(capped)} runs reached the cap unconverged; again with 2 times the cap" in said
