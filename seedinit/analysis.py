@@ -64,8 +64,7 @@ def frame(records: list[dict[str, Any]]) -> pd.DataFrame:
             | {"loss_start": losses.get(start - 1, losses.get(start)), "loss_end": r["history"][-1]["train_loss"]}
             | {"seeded": sum(x["seeded"] for x in layers) / sum(x["filters"] for x in layers) if layers else math.nan}
             | {"images": r.get("sizes", {}).get("train", math.nan), "stopped": r["history"][-1]["epoch"]}
-            | {"commit": str(made.get("git_commit"))[:7], "device": made.get("device")}
-            | {"same_run": json.dumps({k: v for k, v in c.items() if k not in ("epochs", "device")}, sort_keys=True)}
+            | {"commit": str(made.get("git_commit") or "–")[:10], "device": made.get("device") or "–", "same_run": _same_run(c)}
         )
     measures = ("q34", "val_q34", "diverged", "arm", "converged_at", "converged", "gain", "loss_start", "loss_end", "seeded", "images")
     measures += ("stopped", "commit", "device", "same_run")
@@ -74,6 +73,12 @@ def frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     df.loc[df["init"] != "seed", "delta"] = math.nan  # delta belongs to the seed filters alone
     df["schedule"] = df["epochs"].map("{} epochs".format).where(df["stop"] == "fixed", "until converged")
     return _longest(df)
+
+
+def _same_run(config: dict[str, Any]) -> str:
+    """Every setting of a run but its cap (``epochs``) and ``device``, settings added after the record was written at their
+    defaults: two records with equal values are one run trained until converged under two caps."""
+    return json.dumps({k: config.get(k, v) for k, v in DEFAULTS.items() if k not in ("epochs", "device")}, sort_keys=True, default=list)
 
 
 def _longest(df: pd.DataFrame) -> pd.DataFrame:
@@ -107,53 +112,40 @@ def choose_delta(df: pd.DataFrame, by: str = "val_q34", arm_name: str = "seed", 
     return means.loc[means.groupby(["dataset", "ratio"])[by].idxmax()].reset_index(drop=True)
 
 
+CHECK_COLUMNS = ("dataset", "ratio", "delta", "val_q34", "delta_converged", "val_q34_converged", "margin", "check_sd", "check_runs")
+CHECK_COLUMNS += ("check_size", "unconverged", "same", "differs")
+
+
 def delta_check(df: pd.DataFrame) -> pd.DataFrame:
-    """Per cell, the delta the fixed-schedule grid chose beside the best of it and its neighbours trained until converged
-    (validation Q3/4, the same RNG seeds): the same choice means the grid's schedule did not decide Table 2's delta.
-    ``same`` is left empty until every check run of the cell (``check_size``) is recorded."""
-    fixed, converged = choose_delta(df), choose_delta(df, stop="converged")
-    if fixed.empty:
-        columns = [
-            *fixed.columns,
-            "delta_converged",
-            "val_q34_converged",
-            "check_runs",
-            "unconverged",
-            "check_size",
-            "margin",
-            "check_sd",
-            "same",
-        ]
-        return pd.DataFrame(columns=columns)
-    t = fixed.merge(converged, on=["dataset", "ratio"], how="left", suffixes=("", "_converged"))
-    t[["delta_converged", "val_q34_converged"]] = t[["delta_converged", "val_q34_converged"]].astype(float)
+    """Per cell, the delta the fixed-schedule grid chose beside the best of it and its neighbours on the grid, trained until
+    converged with the grid's RNG seeds (mean validation Q3/4; ``margin`` over the grid's delta, ``check_sd`` the sd at the
+    best). The same choice means the grid's schedule did not decide Table 2's delta. A cell is judged (``same``, and
+    ``differs`` where the choices differ) once all its ``check_size`` runs are recorded and every one converged."""
     seed = df[(df["role"] == "delta-grid") & (df["arm"] == "seed")]
-    runs, grid = seed[seed["stop"] == "converged"], seed[seed["stop"] == "fixed"]
-    counts = runs.groupby(["dataset", "ratio"]).agg(check_runs=("q34", "size"), unconverged=("converged", lambda s: int((~s).sum())))
-    t = t.join(counts, on=["dataset", "ratio"]).fillna({"check_runs": 0, "unconverged": 0}).astype({"check_runs": int, "unconverged": int})
-    t["check_size"] = [
-        _check_size(grid[(grid["dataset"] == d) & (grid["ratio"] == r)], x) for d, r, x in zip(t["dataset"], t["ratio"], t["delta"])
-    ]
-    val = runs.groupby(["dataset", "ratio", "delta"])["val_q34"]
-    at_grid, spread = val.mean(), val.std()
-    t["margin"] = t["val_q34_converged"] - [at_grid.get((d, r, x), np.nan) for d, r, x in zip(t["dataset"], t["ratio"], t["delta"])]
-    t["check_sd"] = [spread.get((d, r, x), np.nan) for d, r, x in zip(t["dataset"], t["ratio"], t["delta_converged"])]
-    same = pd.Series(np.isclose(t["delta"].astype(float), t["delta_converged"]), dtype="boolean")
-    return t.assign(same=same.mask(t["check_runs"] < t["check_size"]))
+    rows = []
+    for d, r, delta, val in choose_delta(df).itertuples(index=False):
+        cell = seed[(seed["dataset"] == d) & (seed["ratio"] == r)]
+        grid, until = cell[cell["stop"] == "fixed"], cell[cell["stop"] == "converged"]
+        deltas = np.sort(grid["delta"].unique())
+        i = int(np.argmin(np.abs(deltas - delta)))
+        near, seeds = deltas[max(0, i - 1) : i + 2], grid.loc[np.isclose(grid["delta"], delta), "seed"].unique()
+        runs = until[np.isclose(until["delta"].to_numpy()[:, None], near).any(1) & until["seed"].isin(seeds)]
+        means, sds = runs.groupby("delta")["val_q34"].mean(), runs.groupby("delta")["val_q34"].std()
+        best = means.idxmax() if len(means) else math.nan
+        size, unconverged = len(near) * len(seeds), int((~runs["converged"]).sum())
+        judged = len(runs) == size and unconverged == 0
+        same = bool(np.isclose(best, delta)) if judged else pd.NA
+        rows.append(
+            {"dataset": d, "ratio": r, "delta": delta, "val_q34": val, "delta_converged": best, "val_q34_converged": means.get(best)}
+            | {"margin": means.get(best, math.nan) - means.get(delta, math.nan), "check_sd": sds.get(best), "check_runs": len(runs)}
+            | {"check_size": size, "unconverged": unconverged, "same": same, "differs": judged and not same}
+        )  # fmt: skip
+    return pd.DataFrame(rows, columns=list(CHECK_COLUMNS)).astype({"same": "boolean", "differs": bool})
 
 
-def checked_deltas(df: pd.DataFrame) -> pd.DataFrame:
-    """Each cell's delta as ``choose_delta`` gives it, replaced by the check's choice where the complete check chose another."""
-    t = delta_check(df)
-    other = t["same"].eq(False).fillna(False).astype(bool)
-    return t.assign(delta=t["delta"].where(~other, t["delta_converged"]))[["dataset", "ratio", "delta"]]
-
-
-def _check_size(grid: pd.DataFrame, delta: float) -> int:
-    """How many runs the check of a cell has: the chosen delta and its neighbours on the cell's grid, its RNG seeds each."""
-    deltas = sorted(grid["delta"].unique())
-    i = int(np.argmin(np.abs(np.array(deltas) - delta)))
-    return len(deltas[max(0, i - 1) : i + 2]) * grid.loc[np.isclose(grid["delta"], delta), "seed"].nunique()
+def checked_deltas(check: pd.DataFrame) -> pd.DataFrame:
+    """Each cell's delta as the grid chose it (``delta_check``'s frame), replaced by the check's where the check chose another."""
+    return check.assign(delta=check["delta"].where(~check["differs"], check["delta_converged"]))[["dataset", "ratio", "delta"]]
 
 
 def compare(a: pd.DataFrame, b: pd.DataFrame) -> dict[str, float]:
@@ -284,8 +276,40 @@ def still_rising(df: pd.DataFrame, deltas: pd.DataFrame) -> pd.DataFrame:
 
 def origins(runs: pd.DataFrame) -> str:
     """Which commits and devices made ``runs``, with how many runs each, in words (a table's provenance in one line)."""
-    made = runs.groupby(["commit", "device"]).size().sort_values(ascending=False)
+    made = runs.groupby(["commit", "device"], dropna=False).size().sort_values(ascending=False)
     return "; ".join(f"{n} runs from commit {commit} on {device}" for (commit, device), n in made.items()) or "no runs"
+
+
+def extensions(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """The runs trained until converged that were trained again with a larger cap (``protocol.extended``): both caps, the
+    epoch the longer run converged at (none: it reached that cap too) and whether it repeats the first attempt's training
+    losses bit for bit over the first attempt's epochs."""
+    attempts: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        if r["config"].get("stop") == "converged":
+            attempts.setdefault(_same_run(r["config"]), []).append(r)
+    rows = []
+    for runs in (sorted(a, key=lambda r: r["config"]["epochs"]) for a in attempts.values() if len(a) > 1):
+        first, last, c = runs[0], runs[-1], runs[-1]["config"]
+        same = [h["train_loss"] for h in last["history"][: len(first["history"])]] == [h["train_loss"] for h in first["history"]]
+        rows.append(
+            {"dataset": c["dataset"], "ratio": c["ratio"], "arm": arm(c), "seed": c["seed"], "role": c["role"]}
+            | {"first_cap": first["config"]["epochs"], "cap": c["epochs"], "converged_at": last["converged_at"], "identical": same}
+        )
+    columns = ["dataset", "ratio", "arm", "seed", "role", "first_cap", "cap", "converged_at", "identical"]
+    return pd.DataFrame(rows, columns=columns).sort_values(["role", "dataset", "ratio", "arm", "seed"], ignore_index=True)
+
+
+def extension_numbers(records: list[dict[str, Any]], score_epochs: int = DEFAULTS["score_epochs"]) -> dict[str, Any]:
+    """``extensions`` for the book's prose: how many Table-2 runs were trained again and where, how many had met the
+    criterion within the last ``score_epochs`` before the first cap (too late for a full scoring window), how many then
+    converged, and how many repeat their first attempt bit for bit."""
+    t = extensions(records)
+    t = t[t["role"] == "table2"]
+    late = t["converged_at"].between(t["first_cap"] - score_epochs + 1, t["first_cap"])
+    where = [f"{d}, r = {100 * r:g} %, {a} ({n})" for (d, r, a), n in t.groupby(["dataset", "ratio", "arm"]).size().items()]
+    out = {"extended_runs": len(t), "extended_where": "; ".join(where) or "none", "extended_late": int(late.sum())}
+    return out | {"extended_converged": int(t["converged_at"].notna().sum()), "extended_identical": int(t["identical"].sum())}
 
 
 def chosen_runs(
@@ -435,8 +459,9 @@ HEADERS = {
     "loss_end": "loss at the end", "gain": "accuracy gain over the window", "seeded": "filters seeded", "runs": "runs",
     "git_commit": "commit", "device": "device", "stop": "training", "sd": "sd", "lowest": "lowest", "images": "training images",
     "conv_relu": "ReLU after convs", "inputs": "inputs", "reaches": "98.71 % within 2 sd", "delta_converged": "δ (until converged)",
-    "val_q34_converged": "val Q3/4 (until converged)", "same": "same δ", "margin": "its margin over the grid's δ",
-    "check_runs": "check runs", "check_size": "of", "check_sd": "sd at it (until converged)",
+    "val_q34_converged": "val Q3/4 (until converged)", "same": "same δ",
+    "first_cap": "first cap", "cap": "cap", "identical": "first epochs identical", "margin": "its margin over the grid's δ",
+    "check_runs": "check runs", "check_size": "check runs planned", "check_sd": "sd at it (until converged)",
     "stopped": "last epoch", "seed": "RNG seed",
     "n_arm": "n arm", "arm_mean": "arm mean", "arm_sd": "arm sd",
 }  # fmt: skip
@@ -485,20 +510,13 @@ def headline(df: pd.DataFrame, deltas: pd.DataFrame) -> dict[str, Any]:
     capped = speed[(speed["unconverged"] > 0) & (speed["arm"] == "seed")][["dataset", "ratio", "unconverged", "runs"]]
     where = [f"{d}, r = {100 * r:g} % ({n} of {k})" for d, r, n, k in capped.itertuples(index=False)]
     out["unconverged_seed_where"] = "; ".join(where) or "none"
-    scored, rising = chosen_runs(df, deltas), still_rising(df, deltas)
-    out |= {"window_runs": len(scored), "window_flat": len(scored) - len(rising), "window_rising": len(rising)}
+    runs, rising = chosen_runs(df, deltas), still_rising(df, deltas)
+    out |= {"window_runs": len(runs), "window_flat": int((runs["gain"] < GAIN).sum()), "window_rising": len(rising)}
     out["rising_converged"] = int(rising["converged_at"].notna().sum())
-    checked = delta_check(df).dropna(subset=["same"])
-    at_check = table2(df, checked_deltas(df)).set_index(["dataset", "ratio"])
-    where = []
-    differ = checked.loc[~checked["same"].astype(bool), ["dataset", "ratio", "delta", "delta_converged", "margin", "check_sd"]]
-    for d, r, a, b, m, sd in differ.values:
-        where.append(f"{d}, r = {100 * r:g} %: δ = {a:g} on the grid, {b:g} until converged, by {100 * m:.2f} points of validation Q3/4")
-        where[-1] += f" (its sd over the RNG seeds: {100 * sd:.2f})"
-        if (d, r) in at_check.index:
-            row = at_check.loc[(d, r)]
-            where[-1] += f"; Table 2 at δ = {b:g}: {100 * row['diff']:+.2f} points against MSRA (Holm p = {row['p_holm']:.2g})"
-    out |= {"delta_checked": len(checked), "delta_same": int(checked["same"].sum()), "delta_differs": "; ".join(where) or "none"}
+    check = delta_check(df)
+    judged = check[check["same"].notna()]
+    out |= {"delta_cells": len(check), "delta_checked": len(judged), "delta_same": int(judged["same"].sum())}
+    out["delta_differs"] = _differs(df, check)
     base = baseline(df)
     reach = []
     for n, head, relu, inputs, q in base.loc[base["reaches"], ["images", "hidden", "conv_relu", "inputs", "q34"]].itertuples(index=False):
@@ -508,6 +526,21 @@ def headline(df: pd.DataFrame, deltas: pd.DataFrame) -> dict[str, Any]:
     mnist10 = t2[(t2["dataset"] == "mnist") & np.isclose(t2["ratio"], 0.1)]["msra_mean"]
     out["msra_mnist10"] = float(100 * mnist10.iloc[0]) if len(mnist10) else math.nan
     return out | {"best_init": best_init(df)}
+
+
+def _differs(df: pd.DataFrame, check: pd.DataFrame) -> str:
+    """Where the delta grid's check (``delta_check``'s frame) chose another delta, in words: both deltas, the margin and
+    its spread, and Table 2 at the check's delta where its runs are recorded."""
+    at_check, words = table2(df, checked_deltas(check)).set_index(["dataset", "ratio"]), []
+    for c in check[check["differs"]].itertuples():
+        words.append(f"{c.dataset}, r = {100 * c.ratio:g} %: δ = {c.delta:g} on the grid, {c.delta_converged:g} until converged, by ")
+        words[-1] += f"{100 * c.margin:.2f} points of validation Q3/4 (its sd over the RNG seeds: {100 * c.check_sd:.2f})"
+        if (c.dataset, c.ratio) in at_check.index:
+            row = at_check.loc[(c.dataset, c.ratio)]
+            words[-1] += (
+                f"; Table 2 at δ = {c.delta_converged:g}: {100 * row['diff']:+.2f} points against MSRA (Holm p = {row['p_holm']:.2g})"
+            )
+    return "; ".join(words) or "none"
 
 
 def best_init(df: pd.DataFrame) -> str:
@@ -534,7 +567,7 @@ def speed(record: dict[str, Any], key: str = "track_acc") -> dict[str, float]:
 def with_speed(records: list[dict[str, Any]]) -> pd.DataFrame:
     """``frame(records)`` with each run's speed scores, seconds to initialize and mean seconds per epoch."""
     extra = [speed(r) | {"init_s": r["seconds"]["init"], "epoch_s": r["seconds"]["train"] / len(r["history"])} for r in records]
-    return pd.concat([frame(records), pd.DataFrame(extra, columns=["acc1", "acc5", "to95", "init_s", "epoch_s"])], axis=1)
+    return frame(records).join(pd.DataFrame(extra, columns=["acc1", "acc5", "to95", "init_s", "epoch_s"]))  # frame's index: the record's
 
 
 def comparison(data: pd.DataFrame | list[dict[str, Any]], deltas: pd.DataFrame, role: str = "study:comparison") -> pd.DataFrame:

@@ -116,19 +116,26 @@ def test_the_baseline_study_reads_its_runs_and_table_2s_msra_runs_of_the_same_se
     assert t.loc[6000, "runs"] == 3 and not t.loc[6000, "reaches"]  # the seeds the study uses, not all ten
 
 
-def test_the_delta_check_sets_the_converged_choice_beside_the_fixed_one_once_all_its_runs_are_recorded():
+def test_the_delta_check_sets_the_converged_choice_beside_the_fixed_one_once_all_its_runs_converged():
     from seedinit.analysis import checked_deltas, delta_check, headline
 
-    runs = grid("mnist", 0.1, {0.5: 0.90, 0.6: 0.95})
+    runs = grid("mnist", 0.1, {0.4: 0.85, 0.5: 0.90, 0.6: 0.95})
     until = dict(ratio=0.1, init="seed", val_fraction=0.2, stop="converged", epochs=100)
-    runs += [record(0.5, v, "delta-grid", delta=d, seed=0, **until) for d, v in {0.5: 0.97, 0.6: 0.96}.items()]
+
+    def check(seed: int, converged_at: int | None = 5) -> list[dict]:
+        return [record(0.5, v, "delta-grid", converged_at, delta=d, seed=seed, **until) for d, v in {0.5: 0.97, 0.6: 0.96}.items()]
+
+    runs += [*check(0), record(0.5, 0.99, "delta-grid", delta=0.4, seed=1, **until)]  # at a delta the check does not hold
     [row] = delta_check(frame(runs)).itertuples()
     assert (row.delta, row.delta_converged, row.check_runs, row.check_size) == (0.6, 0.5, 2, 4) and row.same is pd.NA  # seed 1 missing
-    assert checked_deltas(frame(runs))["delta"].tolist() == [0.6]  # the grid's, until the check is complete
-    runs += [record(0.5, v, "delta-grid", delta=d, seed=1, converged_at=None, **until) for d, v in {0.5: 0.97, 0.6: 0.96}.items()]
+    assert checked_deltas(delta_check(frame(runs)))["delta"].tolist() == [0.6]  # the grid's, until the check is complete
+    runs += check(1, converged_at=None)
     [row] = delta_check(frame(runs)).itertuples()
-    assert (row.delta, row.delta_converged, row.same, row.unconverged) == (0.6, 0.5, False, 2)
-    assert row.margin == pytest.approx(0.01) and checked_deltas(frame(runs))["delta"].tolist() == [0.5]
+    assert (row.check_runs, row.unconverged, row.same, row.differs) == (4, 2, pd.NA, False)  # two never converged: not judged
+    runs[-2:] = check(1)
+    [row] = delta_check(frame(runs)).itertuples()
+    assert (row.delta, row.delta_converged, row.same, row.differs) == (0.6, 0.5, False, True)
+    assert row.margin == pytest.approx(0.01) and checked_deltas(delta_check(frame(runs)))["delta"].tolist() == [0.5]
     numbers = headline(frame(runs), choose_delta(frame(runs)))
     assert (numbers["delta_checked"], numbers["delta_same"]) == (1, 0)
     assert (
@@ -148,3 +155,27 @@ def test_runs_still_rising_in_their_window_are_listed_and_counted():
     assert rising["seed"].tolist() == [0, 1] and rising["converged_at"].isna().tolist() == [False, True]
     numbers = headline(frame(runs), choose_delta(frame(runs)))
     assert (numbers["window_runs"], numbers["window_flat"], numbers["rising_converged"]) == (6, 4, 1)
+
+
+def test_a_run_trained_again_with_a_larger_cap_counts_once_by_its_longer_record_even_from_an_older_record():
+    from seedinit.analysis import extension_numbers, extensions, with_speed
+
+    short = record(0.9, ratio=0.1, init="seed", delta=0.5, seed=3, epochs=60, converged_at=None)
+    for later in ("model", "track", "conv_relu", "inputs"):  # settings older records do not name
+        del short["config"][later]
+    long = record(0.9, ratio=0.1, init="seed", delta=0.5, seed=3, epochs=120, converged_at=59)
+    long["history"][:60] = short["history"]
+    other = record(0.9, ratio=0.1, seed=3, epochs=60)
+    runs = [short, long, other]
+    for r in runs:
+        r["seconds"] = {"init": 0.1, "train": 1.0}
+    df = frame(runs)
+    assert len(df) == 2 and df.loc[df["arm"] == "seed", "epochs"].tolist() == [120] and set(df["schedule"]) == {"until converged"}
+    assert with_speed(runs)[["role", "epochs"]].notna().all().all() and len(with_speed(runs)) == 2
+    [row] = extensions(runs).itertuples()
+    assert (row.first_cap, row.cap, row.converged_at, row.identical) == (60, 120, 59, True)
+    numbers = extension_numbers(runs)
+    assert numbers == {"extended_runs": 1, "extended_where": "mnist, r = 10 %, seed (1)", "extended_late": 1,
+                       "extended_converged": 1, "extended_identical": 1}  # fmt: skip
+    long["history"][0] = long["history"][0] | {"train_loss": 0.2}
+    assert not extensions(runs)["identical"].any()

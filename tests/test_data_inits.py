@@ -104,7 +104,7 @@ def forward_order(model, x):
 
 
 def test_seed_init_changes_every_conv_weight_of_resnet18_in_forward_order():
-    """The done-when of the issue. Images are noise in random 32-pixel blocks: on plain noise the 7x7 maps of layer4 answer
+    """seed_init_ works on a torchvision ResNet-18. Images are noise in random 32-pixel blocks: on plain noise the 7x7 maps of layer4 answer
     alike everywhere, every place counts as represented, Algorithm 1 offers no candidate there, and those filters keep their init."""
     g = torch.Generator().manual_seed(0)
     x = torch.rand(16, 3, 224, 224, generator=g) * F.interpolate((torch.rand(16, 1, 7, 7, generator=g) > 0.5).float(), size=224)
