@@ -79,8 +79,9 @@ def execute(root: Path, edition: dict, out: Path) -> None:
 
 
 def build(root: Path) -> Path:
-    """``jupyter-book build`` of ``root`` with warnings as errors; returns the HTML folder."""
-    cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(root), "--warningiserror", "--keep-going"]
+    """``jupyter-book build`` of ``root`` with warnings as errors; returns the HTML folder. Every page is rebuilt (``--all``):
+    a page's glued numbers come from a notebook, and Sphinx would keep a page whose own text did not change."""
+    cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(root), "--all", "--warningiserror", "--keep-going"]
     done = subprocess.run(cmd, cwd=root)
     if done.returncode:
         raise BookError(f"jupyter-book build failed (exit {done.returncode}); the log above names the page")
