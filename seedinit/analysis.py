@@ -512,7 +512,7 @@ def headline(df: pd.DataFrame, deltas: pd.DataFrame) -> dict[str, Any]:
     out["unconverged_seed_where"] = "; ".join(where) or "none"
     runs, rising = chosen_runs(df, deltas), still_rising(df, deltas)
     out |= {"window_runs": len(runs), "window_flat": int((runs["gain"] < GAIN).sum()), "window_rising": len(rising)}
-    out["rising_converged"] = int(rising["converged_at"].notna().sum())
+    out |= {"rising_converged": int(rising["converged_at"].notna().sum()), "rising_capped": int(rising["converged_at"].isna().sum())}
     check = delta_check(df)
     judged = check[check["same"].notna()]
     out |= {"delta_cells": len(check), "delta_checked": len(judged), "delta_same": int(judged["same"].sum())}

@@ -154,7 +154,7 @@ def test_runs_still_rising_in_their_window_are_listed_and_counted():
     rising = still_rising(frame(runs), choose_delta(frame(runs)))
     assert rising["seed"].tolist() == [0, 1] and rising["converged_at"].isna().tolist() == [False, True]
     numbers = headline(frame(runs), choose_delta(frame(runs)))
-    assert (numbers["window_runs"], numbers["window_flat"], numbers["rising_converged"]) == (6, 4, 1)
+    assert (numbers["window_runs"], numbers["window_flat"], numbers["rising_converged"], numbers["rising_capped"]) == (6, 4, 1, 1)
 
 
 def test_a_run_trained_again_with_a_larger_cap_counts_once_by_its_longer_record_even_from_an_older_record():
