@@ -135,7 +135,8 @@ def test_a_diverging_run_is_flagged_and_its_record_is_strict_json(tiny_mnist, lr
 
 
 def test_ctrl_c_stops_with_status_130_and_keeps_every_record(tiny_mnist):
-    (tiny_mnist / "g.yaml").write_text(GRID % 30)
+    many = (GRID % 30).replace("[0, 1, 2]", str(list(range(20))))
+    (tiny_mnist / "g.yaml").write_text(many)  # 40 runs: a slow machine still has most of them to go when Ctrl-C comes
     out = tiny_mnist / "runs"
     cmd = [
         sys.executable,
@@ -159,7 +160,7 @@ def test_ctrl_c_stops_with_status_130_and_keeps_every_record(tiny_mnist):
     assert proc.returncode == 130, err
     n = len(list(out.glob("*.json")))
     assert re.search(rf"interrupted; {n} runs recorded, re-run the same command to resume", err) and "Traceback" not in err
-    assert 1 <= n < 6 and not [p for p in out.iterdir() if p.suffix != ".json"]
+    assert 1 <= n < 40 and not [p for p in out.iterdir() if p.suffix != ".json"]
     for path in out.glob("*.json"):
         json.loads(path.read_text())
 
