@@ -130,7 +130,8 @@ def delta_check(df: pd.DataFrame) -> pd.DataFrame:
         i = int(np.argmin(np.abs(deltas - delta)))
         near, seeds = deltas[max(0, i - 1) : i + 2], grid.loc[np.isclose(grid["delta"], delta), "seed"].unique()
         runs = until[np.isclose(until["delta"].to_numpy()[:, None], near).any(1) & until["seed"].isin(seeds)]
-        means, sds = runs.groupby("delta")["val_q34"].mean(), runs.groupby("delta")["val_q34"].std()
+        val = runs.groupby("delta")["val_q34"].agg(["mean", "std"])
+        means, sds = val["mean"], val["std"]
         best = means.idxmax() if len(means) else math.nan
         size, unconverged = len(near) * len(seeds), int((~runs["converged"]).sum())
         judged = len(runs) == size and unconverged == 0
@@ -531,6 +532,8 @@ def headline(df: pd.DataFrame, deltas: pd.DataFrame) -> dict[str, Any]:
 def _differs(df: pd.DataFrame, check: pd.DataFrame) -> str:
     """Where the delta grid's check (``delta_check``'s frame) chose another delta, in words: both deltas, the margin and
     its spread, and Table 2 at the check's delta where its runs are recorded."""
+    if not check["differs"].any():
+        return "none"
     at_check, words = table2(df, checked_deltas(check)).set_index(["dataset", "ratio"]), []
     for c in check[check["differs"]].itertuples():
         words.append(f"{c.dataset}, r = {100 * c.ratio:g} %: δ = {c.delta:g} on the grid, {c.delta_converged:g} until converged, by ")
@@ -540,7 +543,7 @@ def _differs(df: pd.DataFrame, check: pd.DataFrame) -> str:
             words[-1] += (
                 f"; Table 2 at δ = {c.delta_converged:g}: {100 * row['diff']:+.2f} points against MSRA (Holm p = {row['p_holm']:.2g})"
             )
-    return "; ".join(words) or "none"
+    return "; ".join(words)
 
 
 def best_init(df: pd.DataFrame) -> str:
