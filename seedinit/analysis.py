@@ -130,8 +130,8 @@ def delta_check(df: pd.DataFrame) -> pd.DataFrame:
         i = int(np.argmin(np.abs(deltas - delta)))
         near, seeds = deltas[max(0, i - 1) : i + 2], grid.loc[np.isclose(grid["delta"], delta), "seed"].unique()
         runs = until[np.isclose(until["delta"].to_numpy()[:, None], near).any(1) & until["seed"].isin(seeds)]
-        val = runs.groupby("delta")["val_q34"].agg(["mean", "std"])
-        means, sds = val["mean"], val["std"]
+        by_delta = runs.groupby("delta")["val_q34"].agg(["mean", "std"])
+        means, sds = by_delta["mean"], by_delta["std"]
         best = means.idxmax() if len(means) else math.nan
         size, unconverged = len(near) * len(seeds), int((~runs["converged"]).sum())
         judged = len(runs) == size and unconverged == 0

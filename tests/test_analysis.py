@@ -135,6 +135,7 @@ def test_the_delta_check_sets_the_converged_choice_beside_the_fixed_one_once_all
     runs[-2:] = check(1)
     [row] = delta_check(frame(runs)).itertuples()
     assert (row.delta, row.delta_converged, row.same, row.differs) == (0.6, 0.5, False, True)
+    assert (row.val_q34, row.val_q34_converged) == pytest.approx((0.95, 0.97))  # the grid's at its delta, the check's at its own
     assert row.margin == pytest.approx(0.01) and checked_deltas(delta_check(frame(runs)))["delta"].tolist() == [0.5]
     numbers = headline(frame(runs), choose_delta(frame(runs)))
     assert (numbers["delta_checked"], numbers["delta_same"]) == (1, 0)
