@@ -8,7 +8,6 @@ DataFrame the notebooks show as it is.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .config import DEFAULTS, SEED_FIELDS
+from .config import DEFAULTS, SEED_FIELDS, same_run
 from .stats import converged_at, window_start
 
 ALPHA = 0.05
@@ -64,7 +63,7 @@ def frame(records: list[dict[str, Any]]) -> pd.DataFrame:
             | {"loss_start": losses.get(start - 1, losses.get(start)), "loss_end": r["history"][-1]["train_loss"]}
             | {"seeded": sum(x["seeded"] for x in layers) / sum(x["filters"] for x in layers) if layers else math.nan}
             | {"images": r.get("sizes", {}).get("train", math.nan), "stopped": r["history"][-1]["epoch"]}
-            | {"commit": str(made.get("git_commit") or "–")[:10], "device": made.get("device") or "–", "same_run": _same_run(c)}
+            | {"commit": str(made.get("git_commit") or "–")[:10], "device": made.get("device") or "–", "same_run": same_run(c)}
         )
     measures = ("q34", "val_q34", "diverged", "arm", "converged_at", "converged", "gain", "loss_start", "loss_end", "seeded", "images")
     measures += ("stopped", "commit", "device", "same_run")
@@ -73,12 +72,6 @@ def frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     df.loc[df["init"] != "seed", "delta"] = math.nan  # delta belongs to the seed filters alone
     df["schedule"] = df["epochs"].map("{} epochs".format).where(df["stop"] == "fixed", "until converged")
     return _longest(df)
-
-
-def _same_run(config: dict[str, Any]) -> str:
-    """Every setting of a run but its cap (``epochs``) and ``device``, settings added after the record was written at their
-    defaults: two records with equal values are one run trained until converged under two caps."""
-    return json.dumps({k: config.get(k, v) for k, v in DEFAULTS.items() if k not in ("epochs", "device")}, sort_keys=True, default=list)
 
 
 def _longest(df: pd.DataFrame) -> pd.DataFrame:
@@ -288,7 +281,7 @@ def extensions(records: list[dict[str, Any]]) -> pd.DataFrame:
     attempts: dict[str, list[dict[str, Any]]] = {}
     for r in records:
         if r["config"].get("stop") == "converged":
-            attempts.setdefault(_same_run(r["config"]), []).append(r)
+            attempts.setdefault(same_run(r["config"]), []).append(r)
     rows = []
     for runs in (sorted(a, key=lambda r: r["config"]["epochs"]) for a in attempts.values() if len(a) > 1):
         first, last, c = runs[0], runs[-1], runs[-1]["config"]

@@ -193,6 +193,12 @@ LATER = ("max_cosine", "stop", "patience", "rtol", "atol", "score_epochs", "inpu
 DEFAULTS = {f.name: f.default for f in dataclasses.fields(Config)}
 
 
+def same_run(config: dict[str, Any]) -> str:
+    """Every setting of a run but its cap (``epochs``) and ``device``, settings added after the record was written at their
+    defaults: two records with equal values are one run trained until converged under two caps."""
+    return json.dumps({k: config.get(k, v) for k, v in DEFAULTS.items() if k not in ("epochs", "device")}, sort_keys=True, default=list)
+
+
 def generator(seed: int, stream: str) -> torch.Generator:
     """An independent CPU generator per purpose (``subset``, ``init``, ``order``, ...), all fixed by the RNG ``seed``."""
     salt = int.from_bytes(stream.encode(), "little") % (2**32)

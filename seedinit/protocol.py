@@ -15,7 +15,8 @@ comparison study and the ResNet study. Stage 1's studies add the baseline study 
 repaired reading's delta grid.
 
 In either stage, a run trained until converged that reaches the cap is trained again with
-``EXTEND`` times the cap (``extended``). Each run's ``Config.role`` says what it is for: ``delta-grid``, ``table2`` or ``study:<name>``.
+``EXTEND`` times the cap (``extended``), and a run recorded with a larger cap is not trained again with a smaller one
+(``unsuperseded``). Each run's ``Config.role`` says what it is for: ``delta-grid``, ``table2`` or ``study:<name>``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from .config import Config, ConfigError
+from .config import Config, ConfigError, same_run
 
 PAPER_DATASETS = ("mnist", "cifar10", "cifar100")
 RATIOS = (0.01, 0.05, 0.1)
@@ -149,6 +150,16 @@ def extended(runs: Iterable[Config], records: list[dict]) -> list[Config]:
     return [c.replace(epochs=EXTEND * c.epochs) for c in runs if c.stop == "converged" and c.run_name() in capped]
 
 
+def unsuperseded(runs: Iterable[Config], records: list[dict]) -> list[Config]:
+    """The ``runs`` but those trained until converged that are recorded with a larger cap: the same run, given more room."""
+    caps: dict[str, int] = {}
+    for r in records:
+        if r["config"].get("stop") == "converged":
+            key = same_run(r["config"])
+            caps[key] = max(caps.get(key, 0), r["config"]["epochs"])
+    return [c for c in runs if c.stop != "converged" or caps.get(same_run(c.to_dict()), 0) <= c.epochs]
+
+
 def baseline_runs() -> list[Config]:
     """The baseline study: MSRA on MNIST until converged, ``FEW_SEEDS`` each, at each size and with each Caffe setting."""
     until = {**UNTIL_CONVERGED, "epochs": CAP[0.1], "dataset": "mnist", "role": "study:baseline"}
@@ -220,8 +231,9 @@ def reproduce(
 
     datasets, ratios, stages = list(datasets), list(ratios), set(stages)
     for stage in sorted(stages):
-        records = load_records(out) if stage == 2 and Path(out).exists() else []
+        records = load_records(out) if Path(out).exists() else []
         runs = stage1_runs(datasets, ratios, studies) if stage == 1 else stage2_runs(datasets, ratios, records, log, studies, schedule)
+        runs = unsuperseded(runs, records)
         what = ("delta grid on a validation split" if stage == 1 else "Table-2 arms") + (", studies" if studies else "")
         log(f"stage {stage}: {len(runs)} runs ({what})")
         t0 = time.perf_counter()

@@ -7,6 +7,7 @@ import pytest
 from seedinit import load_records, protocol
 from seedinit.analysis import choose_delta, frame
 from seedinit.cli import main
+from seedinit.records import read_record
 from seedinit.sweep import pending, run_sweep
 
 
@@ -119,3 +120,8 @@ def test_reproduce_trains_the_runs_that_reach_the_cap_again_with_twice_the_cap(t
     capped = {r["config"]["init"] for r in table2 if r["config"]["epochs"] == 4 and r["converged_at"] is None}
     assert capped and {r["config"]["init"] for r in table2 if r["config"]["epochs"] == 8} == capped
     assert f"stage 2: {len(capped)} runs reached the cap unconverged; again with 2 times the cap" in said
+    short = [p for p in out.glob("*.json") if read_record(p)["config"]["epochs"] == 4 and read_record(p)["converged_at"] is None]
+    for p in short:  # without the capped records, their longer ones stand for them: reproduce does not train them again
+        p.unlink()
+    protocol.reproduce(["mnist"], [0.5], out, lambda runs: run_sweep(runs, str(out), str(tiny_mnist)), studies=False, log=said.append)
+    assert short and not any(p.exists() for p in short)
