@@ -510,7 +510,7 @@ def headline(df: pd.DataFrame, deltas: pd.DataFrame) -> dict[str, Any]:
     check = delta_check(df)
     judged = check[check["same"].notna()]
     out |= {"delta_cells": len(check), "delta_checked": len(judged), "delta_same": int(judged["same"].sum())}
-    out["delta_differs"] = _differs(df, check)
+    out["delta_differs"], out["delta_unjudged"] = _differs(df, check), _unjudged(check)
     base = baseline(df)
     reach = []
     for n, head, relu, inputs, q in base.loc[base["reaches"], ["images", "hidden", "conv_relu", "inputs", "q34"]].itertuples(index=False):
@@ -533,10 +533,19 @@ def _differs(df: pd.DataFrame, check: pd.DataFrame) -> str:
         words[-1] += f"{100 * c.margin:.2f} points of validation Q3/4 (its sd over the RNG seeds: {100 * c.check_sd:.2f})"
         if (c.dataset, c.ratio) in at_check.index:
             row = at_check.loc[(c.dataset, c.ratio)]
-            words[-1] += (
-                f"; Table 2 at δ = {c.delta_converged:g}: {100 * row['diff']:+.2f} points against MSRA (Holm p = {row['p_holm']:.2g})"
-            )
+            words[-1] += f", where Table 2 gives {100 * row['diff']:+.2f} points against MSRA (Holm p = {row['p_holm']:.2g})"
     return "; ".join(words)
+
+
+def _unjudged(check: pd.DataFrame) -> str:
+    """The cells the delta grid's check has not judged (``delta_check``'s frame), in words: why, and what its runs choose."""
+    words = []
+    for c in check[check["same"].isna()].itertuples():
+        why = [f"{c.check_runs} of {c.check_size} runs recorded"] * (c.check_runs < c.check_size)
+        why += [f"{c.unconverged} of {c.check_size} runs never converged within their cap"] * (c.unconverged > 0)
+        chose = f", and its runs choose δ = {c.delta_converged:g} (the grid's: {c.delta:g})" if c.check_runs else ""
+        words.append(f"{c.dataset}, r = {100 * c.ratio:g} %: {' and '.join(why)}{chose}")
+    return "; ".join(words) or "none"
 
 
 def best_init(df: pd.DataFrame) -> str:

@@ -129,19 +129,30 @@ def test_the_delta_check_sets_the_converged_choice_beside_the_fixed_one_once_all
     [row] = delta_check(frame(runs)).itertuples()
     assert (row.delta, row.delta_converged, row.check_runs, row.check_size) == (0.6, 0.5, 2, 4) and row.same is pd.NA  # seed 1 missing
     assert checked_deltas(delta_check(frame(runs)))["delta"].tolist() == [0.6]  # the grid's, until the check is complete
+    assert (
+        headline(frame(runs), choose_delta(frame(runs)))["delta_unjudged"]
+        == "mnist, r = 10 %: 2 of 4 runs recorded, and its runs choose δ = 0.5 (the grid's: 0.6)"
+    )
     runs += check(1, converged_at=None)
     [row] = delta_check(frame(runs)).itertuples()
     assert (row.check_runs, row.unconverged, row.same, row.differs) == (4, 2, pd.NA, False)  # two never converged: not judged
+    assert headline(frame(runs), choose_delta(frame(runs)))["delta_unjudged"].startswith(
+        "mnist, r = 10 %: 2 of 4 runs never converged within their cap"
+    )
     runs[-2:] = check(1)
     [row] = delta_check(frame(runs)).itertuples()
     assert (row.delta, row.delta_converged, row.same, row.differs) == (0.6, 0.5, False, True)
     assert (row.val_q34, row.val_q34_converged) == pytest.approx((0.95, 0.97))  # the grid's at its delta, the check's at its own
     assert row.margin == pytest.approx(0.01) and checked_deltas(delta_check(frame(runs)))["delta"].tolist() == [0.5]
     numbers = headline(frame(runs), choose_delta(frame(runs)))
-    assert (numbers["delta_checked"], numbers["delta_same"]) == (1, 0)
+    assert (numbers["delta_checked"], numbers["delta_same"], numbers["delta_unjudged"]) == (1, 0, "none")
     assert (
         numbers["delta_differs"]
         == "mnist, r = 10 %: δ = 0.6 on the grid, 0.5 until converged, by 1.00 points of validation Q3/4 (its sd over the RNG seeds: 0.00)"
+    )
+    runs += cell("mnist", 0.1, [0.98, 0.97, 0.98], [0.95, 0.96, 0.95])  # Table 2 at the check's delta
+    assert headline(frame(runs), choose_delta(frame(runs)))["delta_differs"].endswith(
+        "(its sd over the RNG seeds: 0.00), where Table 2 gives -2.33 points against MSRA (Holm p = 0.0078)"
     )
 
 
