@@ -543,7 +543,12 @@ def _unjudged(check: pd.DataFrame) -> str:
     for c in check[check["same"].isna()].itertuples():
         why = [f"{c.check_runs} of {c.check_size} runs recorded"] * (c.check_runs < c.check_size)
         why += [f"{c.unconverged} of {c.check_size} runs never converged within their cap"] * (c.unconverged > 0)
-        chose = f", and its runs choose δ = {c.delta_converged:g} (the grid's: {c.delta:g})" if c.check_runs else ""
+        chose = (
+            f"δ = {c.delta_converged:g} (the grid's: {c.delta:g})"
+            if not np.isclose(c.delta_converged, c.delta)
+            else f"the grid's δ, {c.delta:g}"
+        )
+        chose = f", and its runs choose {chose}" if c.check_runs else ""
         words.append(f"{c.dataset}, r = {100 * c.ratio:g} %: {' and '.join(why)}{chose}")
     return "; ".join(words) or "none"
 
