@@ -109,14 +109,24 @@ def schedule_runs(dataset: str, delta: float) -> list[Config]:
     return [cell(dataset, STUDY_RATIO, "study:schedule", epochs=epochs, seed=s, **a) for a in arms for s in FEW_SEEDS]
 
 
-def chosen_deltas(records: list[dict]) -> dict[tuple[str, float], float]:
-    """Each cell's delta: the best mean validation Q3/4 of the seed filters (stage 1)."""
+def chosen_deltas(records: list[dict], arm_name: str = "seed") -> dict[tuple[str, float], float]:
+    """Each cell's delta for the seed-filter reading ``arm_name``: its best mean validation Q3/4 over the delta grid
+    (stage 1), once the grid's ``DELTAS`` x ``FEW_SEEDS`` runs are all recorded (a partial grid chooses nothing)."""
     from .analysis import choose_delta, frame
 
     if not records:
         return {}
-    chosen = choose_delta(frame(records), "val_q34")
-    return {(row.dataset, row.ratio): float(row.delta) for row in chosen.itertuples()}
+    df = frame(records)
+    grid = df[(df["role"] == "delta-grid") & (df["stop"] == "fixed") & (df["arm"] == arm_name) & df["val_q34"].notna()]
+    size = (
+        grid.assign(delta=grid["delta"].round(6))
+        .drop_duplicates(["dataset", "ratio", "delta", "seed"])
+        .groupby(["dataset", "ratio"])
+        .size()
+    )
+    complete = set(size[size >= len(DELTAS) * len(FEW_SEEDS)].index)
+    rows = choose_delta(df, "val_q34", arm_name).itertuples()
+    return {(row.dataset, row.ratio): float(row.delta) for row in rows if (row.dataset, row.ratio) in complete}
 
 
 def grid(
@@ -206,7 +216,7 @@ def stage2_runs(
         for r in ratios:
             delta = deltas.get((d, r), math.nan)
             if math.isnan(delta):
-                log(f"{d}, r = {r:g}: no validation records, so no delta chosen; stage 2 skips this cell")
+                log(f"{d}, r = {r:g}: its delta grid (stage 1) is not complete, so no delta chosen; stage 2 skips this cell")
                 continue
             log(f"{d}, r = {r:g}: delta = {delta:g}, chosen on validation")
             runs += stage2_cell(d, r, delta, studies, schedule)
@@ -261,19 +271,11 @@ def repaired_grid_runs(dataset: str, ratio: float) -> list[Config]:
     return [cell(dataset, ratio, "delta-grid", val_fraction=VAL_FRACTION, seed=s, delta=d, **REPAIRED) for d in DELTAS for s in FEW_SEEDS]
 
 
-def _chosen(records: list[dict], arm_name: str) -> dict[tuple[str, float], float]:
-    """Each cell's delta for the seed-filter reading ``arm_name``: its best mean validation Q3/4 over the recorded delta grid."""
-    from .analysis import choose_delta, frame
-
-    rows = choose_delta(frame(records), "val_q34", arm_name).itertuples() if records else ()
-    return {(row.dataset, row.ratio): float(row.delta) for row in rows}
-
-
 def comparison_runs(records: list[dict]) -> list[Config]:
     """The comparison study in ``COMPARISON_CELLS``, until converged as Table 2, accuracy tracked every epoch: the new
     initializers and the repaired reading (at the delta its recorded grid chose), ``SEEDS`` each; and, for their speed
     only (their Q3/4 are Table 2's), MSRA and the paper's reading at its chosen delta, ``FEW_SEEDS`` each."""
-    repaired, paper = _chosen(records, REPAIRED_ARM), _chosen(records, "seed")
+    repaired, paper = chosen_deltas(records, REPAIRED_ARM), chosen_deltas(records)
     runs = []
     for d, r in COMPARISON_CELLS:
         until = {**UNTIL_CONVERGED, "epochs": CAP[r], "track": True}
@@ -289,6 +291,6 @@ def resnet_runs(records: list[dict]) -> list[Config]:
     LeNet-5 in the CIFAR-10 r = 10 % cell (each skipped until its grid is recorded), ``SEEDS`` each."""
     arms = [{"init": "msra"}, {"init": "lsuv"}, {"init": "pca"}]
     for reading, name in (({"init": "seed"}, "seed"), (REPAIRED, REPAIRED_ARM)):
-        delta = _chosen(records, name).get(("cifar10", 0.1))
+        delta = chosen_deltas(records, name).get(("cifar10", 0.1))
         arms += [{**reading, "delta": delta}] if delta is not None else []
     return [cell("cifar10", 0.1, "study:resnet", seed=s, **a, **RESNET, track=True) for a in arms for s in SEEDS]

@@ -104,7 +104,13 @@ def test_the_study_protocols():
     grid = protocol.repaired_grid_runs("cifar10", 0.01)
     assert {(c.role, c.init, c.zero_mean, c.random, c.val_fraction) for c in grid} == {("delta-grid", "seed", True, "he", 0.2)}
     assert len(grid) == len(protocol.DELTAS) * len(protocol.FEW_SEEDS)
-    chosen = [record(0.5, 0.9 if d == 0.7 else 0.8, "delta-grid", init="seed", delta=d, zero_mean=True, random="he") for d in (0.3, 0.7)]
+    repaired_grid = dict(init="seed", zero_mean=True, random="he")
+    chosen = [
+        record(0.5, 0.9 if d == 0.7 else 0.8, "delta-grid", delta=d, seed=s, **repaired_grid)
+        for d in protocol.DELTAS
+        for s in protocol.FEW_SEEDS
+    ]
+    assert protocol.comparison_runs(chosen[1:]) == [c for c in protocol.comparison_runs(chosen) if c.init != "seed"]  # partial grid
     runs = protocol.comparison_runs(chosen)
     assert {(c.role, c.stop, c.track) for c in runs} == {("study:comparison", "converged", True)}
     repaired = [c for c in runs if c.init == "seed"]

@@ -125,3 +125,17 @@ def test_reproduce_trains_the_runs_that_reach_the_cap_again_with_twice_the_cap(t
         p.unlink()
     protocol.reproduce(["mnist"], [0.5], out, lambda runs: run_sweep(runs, str(out), str(tiny_mnist)), studies=False, log=said.append)
     assert short and not any(p.exists() for p in short)
+
+
+def test_a_delta_is_chosen_only_from_a_complete_grid():
+    from seedinit import Config
+
+    def run(delta: float, seed: int) -> dict:
+        c = Config(role="delta-grid", init="seed", delta=delta, seed=seed, val_fraction=0.2, epochs=4)
+        history = [{"epoch": e, "train_loss": 0.1, "test_acc": 0.5} for e in range(1, 5)]
+        return {"config": c.to_dict(), "q34": 0.5, "val_q34": 1 - abs(delta - 0.6), "history": history, "converged_at": None}
+
+    grid = [run(d, s) for d in protocol.DELTAS for s in protocol.FEW_SEEDS]
+    assert protocol.chosen_deltas(grid) == {(Config().dataset, Config().ratio): 0.6}
+    assert protocol.chosen_deltas(grid[:-1]) == {}  # one run short of the grid: stage 2 waits for it
+    assert protocol.chosen_deltas(grid, "seed[he,zero-mean]") == {}  # another reading's grid is not recorded
