@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .config import DEFAULTS, SEED_FIELDS, same_run
+from .config import DEFAULTS, SEED_FIELDS, Config, same_run
 from .stats import converged_at, window_start
 
 ALPHA = 0.05
@@ -178,8 +178,6 @@ def varying(t: pd.DataFrame, settings: list[str]) -> pd.DataFrame:
 
 def coverage(configs: list[Any], records: list[dict[str, Any]]) -> pd.DataFrame:
     """Per dataset and ratio, how many of ``configs`` (``Config`` objects) have a record among ``records``."""
-    from .config import Config
-
     have = {(c.key(), c.seed) for c in (Config.from_dict(r["config"]) for r in records)}
     rows = [{"dataset": c.dataset, "ratio": c.ratio, "role": c.role, "recorded": (c.key(), c.seed) in have} for c in configs]
     t = pd.DataFrame(rows, columns=["dataset", "ratio", "role", "recorded"])
@@ -233,9 +231,7 @@ T2_COLUMNS += ("unconverged", "p_welch", "p_paired")
 def table2(df: pd.DataFrame, deltas: pd.DataFrame, arm_name: str = "seed", role: str = "table2", stop: str = "converged") -> pd.DataFrame:
     """The paper's Table 2: per dataset and ratio, MSRA against ``arm_name`` at the chosen delta, over the runs of
     ``role`` trained with ``stop``. With stop=converged a run that never converged is counted (``unconverged``), not scored."""
-    t = against_msra(chosen_runs(df, deltas, role, stop, arm_name), converged_only=stop == "converged").drop(
-        columns=["significant", "p_holm"]
-    )
+    t = against_msra(chosen_runs(df, deltas, role, stop, arm_name), converged_only=stop == "converged")
     t = t.rename(columns={"n_arm": "n_seed", "arm_mean": "seed_mean", "arm_sd": "seed_sd"})[list(T2_COLUMNS)]
     return _holm(t.sort_values(["dataset", "ratio"]).reset_index(drop=True))
 
@@ -565,6 +561,20 @@ def best_init(df: pd.DataFrame) -> str:
     best = per["mean"].idxmax()
     cells = per.at[best, "size"]
     return f"{best} ({100 * per.at[best, 'mean']:+.2f} points against MSRA, the mean over {cells} cell{'' if cells == 1 else 's'})"
+
+
+def verdicts(table: pd.DataFrame | None) -> str:
+    """Per initializer of a ``comparison`` table (None: no records), in how many of its cells it beats MSRA, loses to
+    it, or neither is shown (Holm p < ``ALPHA``), in words: the reading's answer, counted rather than told."""
+    words = []
+    arms = table[table["arm"] != "msra"] if table is not None else pd.DataFrame(columns=["arm"])
+    for name, rows in arms.groupby("arm", sort=False):
+        better = int((rows["significant"] & (rows["diff"] > 0)).sum())
+        worse = int((rows["significant"] & (rows["diff"] < 0)).sum())
+        counts = {"better": better, "worse": worse, "no significant difference": len(rows) - better - worse}
+        said = ", ".join(f"{what} in {k}" for what, k in counts.items() if k)
+        words.append(f"{name}: {said} of {len(rows)} cell{'' if len(rows) == 1 else 's'}")
+    return "; ".join(words) or "not yet measured (no comparison run is recorded)"
 
 
 def speed(record: dict[str, Any], key: str = "track_acc") -> dict[str, float]:

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import DATASETS, SEED_FIELDS, Config, ConfigError
-from .data import DataError
-from .protocol import PAPER_DATASETS, RATIOS
-from .records import RecordError
-from .sweep import SweepError
+from .data import DataError, load_dataset, split_indices, to_float
+from .protocol import PAPER_DATASETS, RATIOS, reproduce
+from .records import RecordError, read_record, record_path, write_record
+from .sweep import SweepError, expand, load_grid, pending, run_sweep
 
 if TYPE_CHECKING:
     from dask.distributed import Client
@@ -119,7 +119,6 @@ def writable(folder: Path, what: str = "--out") -> None:
 
 def data_ready(configs: list[Config], args: argparse.Namespace) -> None:
     """Check each device and load each dataset the configurations need once, before any training."""
-    from .data import load_dataset
     from .training import resolve_device
 
     for device in {c.device for c in configs}:
@@ -129,9 +128,7 @@ def data_ready(configs: list[Config], args: argparse.Namespace) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .data import load_dataset
     from .experiment import run
-    from .records import read_record, record_path, write_record
     from .training import resolve_device
 
     configs = [_config(args, seed=s) for s in args.seeds]
@@ -155,8 +152,6 @@ def _sweeper(args: argparse.Namespace) -> Callable[[list[Config]], None]:
     import torch
     from tqdm import tqdm
 
-    from .sweep import pending, run_sweep
-
     ensemble = torch.cuda.is_available() if args.ensemble is None else args.ensemble
     workers = (os.cpu_count() or 1) if args.workers is None else args.workers
     for flag, value in (("--workers", workers), ("--threads", 1 if args.threads is None else args.threads)):
@@ -178,15 +173,7 @@ def _sweeper(args: argparse.Namespace) -> Callable[[list[Config]], None]:
             with tqdm(total=len(todo), desc="runs", unit="run") as bar:
                 executor = client.get_executor() if client else None
                 run_sweep(
-                    todo,
-                    args.out,
-                    args.data_dir,
-                    executor,
-                    workers,
-                    ensemble,
-                    lambda paths: bar.update(len(paths)),
-                    args.threads,
-                    args.download,
+                    todo, args.out, args.data_dir, executor, workers, ensemble, lambda p: bar.update(len(p)), args.threads, args.download
                 )
         finally:
             if client:
@@ -213,8 +200,6 @@ def _dask(args: argparse.Namespace, workers: int) -> Client:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from .sweep import expand, load_grid
-
     configs, sweep = expand(load_grid(args.grid), source=args.grid), _sweeper(args)  # every flag checked before any output
     print(f"{args.grid}: ", end="")
     sweep(configs)
@@ -222,8 +207,6 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from .protocol import reproduce
-
     bad = [r for r in args.ratios if r not in RATIOS]
     if bad:
         raise ConfigError(f"--ratios {bad[0]:g} is not allowed; the protocol's ratios are {', '.join(map(str, RATIOS))}")
@@ -232,7 +215,6 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def cmd_filters(args: argparse.Namespace) -> int:
-    from .data import load_dataset, split_indices, to_float
     from .experiment import build_model
     from .plots import plot_filters
     from .training import resolve_device
@@ -268,7 +250,3 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"\nseedinit: interrupted; {len(written)} runs recorded, re-run the same command to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
-
-
-if __name__ == "__main__":
-    sys.exit(main())

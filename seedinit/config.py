@@ -65,13 +65,8 @@ def validate(obj: Any, source: str) -> None:
             _fail(source, f.name, value, rule[1])
     if obj.theta_mode == "relative" and obj.theta > 1:
         _fail(source, "theta", obj.theta, "in [0, 1] when theta_mode is relative")
-    if getattr(obj, "stop", "fixed") == "converged" and obj.epochs < 2 * obj.patience + obj.score_epochs:
-        _fail(
-            source,
-            "epochs",
-            obj.epochs,
-            f"at least 2*patience + score_epochs = {2 * obj.patience + obj.score_epochs} when stop is converged",
-        )
+    if getattr(obj, "stop", "fixed") == "converged" and obj.epochs < (need := 2 * obj.patience + obj.score_epochs):
+        _fail(source, "epochs", obj.epochs, f"at least 2*patience + score_epochs = {need} when stop is converged")
 
 
 def _fail(source: str, name: str, value: Any, allowed: str) -> None:
@@ -183,10 +178,6 @@ class Config(SeedOptions):
         """A readable, unique file stem for this run's record."""
         d = f"-d{self.delta:g}" if self.init == "seed" else ""
         return f"{self.dataset}-r{self.ratio:g}-{self.init}{d}-s{self.seed}-{self.key()}"
-
-    def seed_options(self) -> SeedOptions:
-        """The Algorithm 1 settings of this run."""
-        return SeedOptions(**{name: getattr(self, name) for name in SEED_FIELDS})
 
 
 LATER = ("max_cosine", "stop", "patience", "rtol", "atol", "score_epochs", "inputs", "conv_relu", "model", "track")

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from .config import Config, ConfigError, generator
 from .data import Dataset, load_dataset, split_indices, to_float
 from .inits import NAMED_INITS, LayerReport, msra_init_, seed_init_
-from .models import ResNet8, lenet_for
+from .models import LeNet5, ResNet8
 from .records import provenance
 from .stats import q34
 from .training import Pool, Progress, fit, resolve_device, stack
@@ -20,8 +20,10 @@ from .training import Pool, Progress, fit, resolve_device, stack
 
 def build_model(config: Config, images: Tensor, num_classes: int) -> tuple[nn.Module, list[LayerReport]]:
     """The ``config.model`` initialized as ``config`` says: MSRA everywhere, then ``config.init`` (seed filters for the convs, ...)."""
-    lenet = config.model == "lenet5"
-    net = lenet_for(images, num_classes, config.hidden, config.conv_relu) if lenet else ResNet8(images.shape[1], num_classes)
+    lenet, (c, h, w) = config.model == "lenet5", images.shape[1:]
+    if lenet and h != w:
+        raise ValueError(f"LeNet5 needs square images; got {(h, w)}")
+    net = LeNet5(c, num_classes, w, config.hidden, config.conv_relu) if lenet else ResNet8(c, num_classes)
     # channels-last: max-pooling runs several times faster on the CPU in this layout
     model = net.to(images.device, memory_format=torch.channels_last)
     g = generator(config.seed, "init")

@@ -152,14 +152,6 @@ def _sample(model: nn.Module, conv: nn.Conv2d, images: Tensor, batch_size: int, 
     return torch.cat(rows).double()
 
 
-def _candidates(model: nn.Module, conv: nn.Conv2d, images: Tensor, batch_size: int, pool: int, **algo) -> TopK:
-    """Stream ``images`` through ``model`` up to ``conv``; keep the best ``pool`` candidates."""
-    best = TopK(pool)
-    for prev, act in _io(model, conv, images, batch_size):
-        best.update(*seed_filters(prev, act, conv.kernel_size[0], stride=conv.stride[0], **algo))
-    return best
-
-
 def _he_norm(w: Tensor) -> Tensor:
     """Rows (filters) scaled to sqrt(2), the expected norm of a He-normal filter (variance 2 / fan_in)."""
     return F.normalize(w.float(), dim=1) * 2**0.5
@@ -227,7 +219,9 @@ def seed_init_(
 
     def make(conv: nn.Conv2d) -> tuple[Tensor, int, list[float]]:
         k = conv.out_channels
-        best = _candidates(model, conv, images, batch_size, k if o.selection == "topk" else 16 * k, **algo)
+        best = TopK(k if o.selection == "topk" else 16 * k)  # the best candidates over all images
+        for prev, act in _io(model, conv, images, batch_size):
+            best.update(*seed_filters(prev, act, conv.kernel_size[0], stride=conv.stride[0], **algo))
         g_x, scores = best.filters, best.scores
         if g_x is not None and o.selection == "diverse":
             keep = select_diverse(g_x, scores, k, o.max_cosine)

@@ -43,13 +43,6 @@ class LeNet5(nn.Module):
         return self.out(x)
 
 
-def lenet_for(x: Tensor, num_classes: int, hidden: Sequence[int] = (120, 84), conv_relu: bool = True) -> LeNet5:
-    """A LeNet5 sized for image batch ``x`` (N, C, H, W)."""
-    if x.shape[-1] != x.shape[-2]:
-        raise ValueError(f"LeNet5 needs square images; got {tuple(x.shape[-2:])}")
-    return LeNet5(x.shape[1], num_classes, x.shape[-1], hidden, conv_relu)
-
-
 class Block(nn.Module):
     """He et al.'s (2016) basic block: 3x3 conv-BN-ReLU, 3x3 conv-BN, plus the input (or its 1x1 strided conv-BN), then ReLU."""
 

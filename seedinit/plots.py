@@ -81,18 +81,14 @@ def plot_steps(steps: dict[str, Tensor], prev: Tensor, g_r: Tensor, delta: float
     return fig
 
 
-def plot_curves(records: list[dict], ax_loss: plt.Axes | None = None, ax_acc: plt.Axes | None = None) -> plt.Figure:
+def plot_curves(records: list[dict]) -> plt.Figure:
     """Training loss per epoch and test accuracy where measured, one line per run, coloured by arm."""
     from .analysis import arm
 
-    if ax_loss is None or ax_acc is None:
-        fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.5))
-    else:
-        fig = ax_loss.figure
-    arms = sorted({arm(r["config"]) + _delta(r["config"]) for r in records})
-    colours = dict(zip(arms, plt.get_cmap("tab10").colors))
-    for r in records:
-        label = arm(r["config"]) + _delta(r["config"])
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.5))
+    labels = [arm(r["config"]) + (f" δ={r['config']['delta']:g}" if r["config"]["init"] == "seed" else "") for r in records]
+    colours = dict(zip(sorted(set(labels)), plt.get_cmap("tab10").colors))
+    for r, label in zip(records, labels):
         epochs = [h["epoch"] for h in r["history"]]
         ax_loss.plot(epochs, [h["train_loss"] for h in r["history"]], color=colours[label], alpha=0.6, lw=1)
         scored = [h for h in r["history"] if "test_acc" in h]  # test accuracy is measured on some epochs only
@@ -121,7 +117,7 @@ def plot_cells(records: list[dict]) -> list[plt.Figure]:
     return figures
 
 
-def plot_convergence(runs: pd.DataFrame, cap: dict[float, int] | None = None) -> plt.Figure:
+def plot_convergence(runs: pd.DataFrame) -> plt.Figure:
     """Per cell (x) and arm (colour), each run's convergence epoch (a cross at its cap: never converged; a square where it
     stopped: diverged) and its training loss at the start and the end of its scoring window; ``runs``: rows of ``analysis.frame``."""
     cells = sorted({(d, r) for d, r in zip(runs["dataset"], runs["ratio"])})
@@ -143,10 +139,6 @@ def plot_convergence(runs: pd.DataFrame, cap: dict[float, int] | None = None) ->
     ax_l.legend(fontsize=7)
     fig.tight_layout()
     return fig
-
-
-def _delta(c: dict) -> str:
-    return f" δ={c['delta']:g}" if c["init"] == "seed" else ""
 
 
 def plot_table2(t2: pd.DataFrame, level: float = 0.95) -> plt.Figure:

@@ -21,6 +21,7 @@ In either stage, a run trained until converged that reaches the cap is trained a
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import time
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import Config, ConfigError, same_run
+from .records import load_records
 
 PAPER_DATASETS = ("mnist", "cifar10", "cifar100")
 RATIOS = (0.01, 0.05, 0.1)
@@ -80,15 +82,12 @@ def selection_runs(dataset: str, ratio: float) -> list[Config]:
 
 def study_runs(dataset: str) -> list[Config]:
     """Stage 1: readings of Algorithm 1 across delta, and theta/epsilon/r_t one at a time, beside MSRA (fixed schedule)."""
-    runs = [cell(dataset, STUDY_RATIO, "study:interpretation", init="msra", seed=s) for s in FEW_SEEDS]
+    at = functools.partial(cell, dataset, STUDY_RATIO)
+    runs = [at("study:interpretation", init="msra", seed=s) for s in FEW_SEEDS]
     for v in VARIANTS.values():
-        runs += [
-            cell(dataset, STUDY_RATIO, "study:interpretation", init="seed", delta=d, seed=s, **v) for d in STUDY_DELTAS for s in FEW_SEEDS
-        ]
+        runs += [at("study:interpretation", init="seed", delta=d, seed=s, **v) for d in STUDY_DELTAS for s in FEW_SEEDS]
     for name, values in SENSITIVITY.items():
-        runs += [
-            cell(dataset, STUDY_RATIO, "study:sensitivity", init="seed", delta=0.5, seed=s, **{name: v}) for v in values for s in FEW_SEEDS
-        ]
+        runs += [at("study:sensitivity", init="seed", delta=0.5, seed=s, **{name: v}) for v in values for s in FEW_SEEDS]
     return runs
 
 
@@ -237,8 +236,6 @@ def reproduce(
     schedule: str = "converged",
 ) -> None:
     """Run the ``stages`` through ``run(configs)``, a resumable sweep writing records into ``out``."""
-    from .records import load_records
-
     datasets, ratios, stages = list(datasets), list(ratios), set(stages)
     for stage in sorted(stages):
         records = load_records(out) if Path(out).exists() else []

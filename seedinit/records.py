@@ -55,22 +55,13 @@ def _finite(value: Any) -> Any:
 
 def read_record(path: str | os.PathLike) -> dict[str, Any]:
     """One record; RecordError naming the file if it is not a complete record."""
-    path = Path(path)
     try:
-        text = path.read_text()
-    except OSError as err:
+        record = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as err:
         raise RecordError(f"{path}: not a readable JSON record ({err}); move it away or delete it to re-run that configuration") from None
-    return _parse(text, str(path))
-
-
-def _parse(text: str, where: str) -> dict[str, Any]:
-    try:
-        record = json.loads(text)
-    except ValueError as err:
-        raise RecordError(f"{where}: not a readable JSON record ({err}); move it away or delete it to re-run that configuration") from None
     missing = [k for k in ("config", "history", "q34", "provenance") if k not in record] if isinstance(record, dict) else ["all"]
     if missing:
-        raise RecordError(f"{where}: record lacks {missing}; move it away or delete it to re-run that configuration")
+        raise RecordError(f"{path}: record lacks {missing}; move it away or delete it to re-run that configuration")
     return record
 
 

@@ -53,14 +53,12 @@ def expand(spec: dict[str, Any], source: str = "grid") -> list[Config]:
             raise ConfigError(f"{source}: grid.{name} must be a non-empty list; got {values!r}")
     if not isinstance(seeds, list) or not seeds:
         raise ConfigError(f"{source}: seeds must be a non-empty list of whole numbers; got {seeds!r}")
-    configs, seen = [], set()
+    unique: dict[tuple, Config] = {}
     for combo in itertools.product(*grid.values()):
         for seed in seeds:
             cfg = Config.from_dict({**base, **dict(zip(grid, combo)), "seed": seed}, source=source)
-            if (cfg.key(), cfg.seed) not in seen:
-                seen.add((cfg.key(), cfg.seed))
-                configs.append(cfg)
-    return configs
+            unique.setdefault((cfg.key(), cfg.seed), cfg)
+    return list(unique.values())
 
 
 def pending(configs: Iterable[Config], out: str | os.PathLike) -> list[Config]:

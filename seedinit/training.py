@@ -108,11 +108,6 @@ def accuracies(net: Runs, x: Tensor, y: Tensor, shared: bool = True, batch_size:
     return [int(c) / max(1, n) for c in correct]
 
 
-def accuracy(model: nn.Module, x: Tensor, y: Tensor, batch_size: int | None = None) -> float:
-    """Fraction of ``x`` that ``model`` classifies as ``y``."""
-    return accuracies(Single(model), x, y, batch_size=batch_size)[0]
-
-
 @dataclass
 class Pool:
     """What K runs train and are scored on, on one device: a float image pool with each run's training and
@@ -163,12 +158,10 @@ class Progress:
         return evaluated(epoch, c.epochs, c.window) if c.stop == "fixed" else epoch >= start
 
 
-TRACKED = 2000  # Config.track: the first 2,000 of a fixed permutation of the test set (RNG seed 0, stream "track")
-
-
 def tracked(n: int) -> Tensor:
-    """The test images whose accuracy ``Config.track`` measures after every epoch: the same for every run."""
-    return torch.randperm(n, generator=generator(0, "track"))[:TRACKED]
+    """The test images whose accuracy ``Config.track`` measures after every epoch, the same for every run: the first 2,000
+    of a fixed permutation of the test set (RNG seed 0, stream "track")."""
+    return torch.randperm(n, generator=generator(0, "track"))[:2000]
 
 
 def fit(net: Runs, pool: Pool, configs: list[Config], orders: list[torch.Generator], progress: bool = False) -> list[Progress]:
