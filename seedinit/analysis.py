@@ -568,7 +568,7 @@ def verdicts(table: pd.DataFrame | None) -> str:
     it, or neither is shown (Holm p < ``ALPHA``), in words: the reading's answer, counted rather than told."""
     words = []
     arms = table[table["arm"] != "msra"] if table is not None else pd.DataFrame(columns=["arm"])
-    for name, rows in arms.groupby("arm", sort=False):
+    for name, rows in arms.groupby("arm"):
         better = int((rows["significant"] & (rows["diff"] > 0)).sum())
         worse = int((rows["significant"] & (rows["diff"] < 0)).sum())
         counts = {"better": better, "worse": worse, "no significant difference": len(rows) - better - worse}

@@ -63,3 +63,22 @@ def test_the_analysis_notebook_works_on_any_folder_of_records(sweep, tmp_path, f
         assert "no arm has MSRA runs trained alike" in shown
     if folder == "empty":
         assert "no records in" in shown
+
+
+def test_the_comparison_notebook_shows_its_table_forest_plot_and_counts(tmp_path):
+    from test_analysis import grid
+    from test_comparison import fake
+
+    arms = {"msra": [0.90, 0.92, 0.91], "seed": [0.85, 0.86, 0.84]}
+    t2 = [fake(q, arm, s, role="table2") for arm, qs in arms.items() for s, q in enumerate(qs)]
+    pca = [fake(q, "pca", s) for s, q in enumerate([0.93, 0.95, 0.94])]
+    delta_grid = [r | {"seconds": {"init": 0.0, "train": 1.0}} for r in grid("mnist", 0.1, {0.5: 0.9})]
+    (tmp_path / "runs").mkdir()
+    for i, r in enumerate(t2 + pca + delta_grid):
+        (tmp_path / "runs" / f"{i}.json").write_text(json.dumps(r | {"provenance": {}}))
+    outputs = execute("comparison", tmp_path / "comparison.ipynb", results_dir=str(tmp_path / "runs"))
+    shown = text(outputs)
+    assert "<table" in shown and "Q3/4" in shown and sum("image/png" in o.get("data", {}) for o in outputs) == 1  # the forest plot
+    glued = {o["metadata"]["scrapbook"]["name"]: o["data"] for o in outputs if "scrapbook" in o.get("metadata", {})}
+    assert glued["verdicts"]["application/papermill.record/text/plain"] == "'pca: better in 1 of 1 cell; seed: worse in 1 of 1 cell'"
+    assert "needs the ResNet study's runs" in shown
