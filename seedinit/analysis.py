@@ -453,7 +453,8 @@ HEADERS = {
     "first_cap": "first cap", "cap": "cap", "identical": "first epochs identical", "margin": "its margin over the grid's δ",
     "check_runs": "check runs", "check_size": "check runs planned", "check_sd": "sd at it (until converged)",
     "stopped": "last epoch", "seed": "RNG seed",
-    "n_arm": "n arm", "arm_mean": "arm mean", "arm_sd": "arm sd",
+    "n_arm": "n arm", "arm_mean": "arm mean", "arm_sd": "arm sd", "ci_low": "95 % CI low", "ci_high": "95 % CI high",
+    "acc1": "acc. after 1 epoch", "acc5": "acc. after 5 epochs", "to95": "epochs to 95 %", "init_s": "init (s)", "epoch_s": "epoch (s)",
 }  # fmt: skip
 PERCENT = ("msra_mean", "msra_sd", "seed_mean", "seed_sd", "arm_sd", "diff", "q34", "val_q34", "gain", "seeded", "sd", "lowest", "ci_low")
 PERCENT += ("ci_high", "acc1", "acc5", "val_q34_converged", "margin", "check_sd")
@@ -608,12 +609,13 @@ def comparison(data: pd.DataFrame | list[dict[str, Any]], deltas: pd.DataFrame, 
         for name in sorted(set(scored["arm"])):
             runs, arm = scored[scored["arm"] == name], cell[cell["arm"] == name]  # Q3/4 from runs, speed from arm
             done, ci, p = runs[runs["converged"]], (math.nan, math.nan), dict.fromkeys(("p_welch", "p_paired"), math.nan)
+            diff = done["q34"].mean() - msra["q34"].mean() if name != "msra" else math.nan  # MSRA's row: its own reference
             if name != "msra" and len(done) >= 2 and len(msra) >= 2:
                 ci = CompareMeans(DescrStatsW(done["q34"]), DescrStatsW(msra["q34"])).tconfint_diff(usevar="unequal")
                 p = compare(msra, done)
             rows.append(
                 {"model": model, "dataset": dataset, "ratio": ratio, "arm": name, "n": len(done), "unconverged": len(runs) - len(done)}
-                | {"q34": done["q34"].mean(), "sd": done["q34"].std(), "diff": done["q34"].mean() - msra["q34"].mean()}
+                | {"q34": done["q34"].mean(), "sd": done["q34"].std(), "diff": diff}
                 | {"ci_low": ci[0], "ci_high": ci[1], **p, "acc1": arm["acc1"].mean(), "acc5": arm["acc5"].mean()}
                 | {"to95": arm["to95"].median(), "init_s": arm["init_s"].mean(), "epoch_s": arm["epoch_s"].mean()}
             )  # fmt: skip

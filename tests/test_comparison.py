@@ -87,6 +87,7 @@ def test_the_comparison_table_and_its_forest_plot():
     assert row.ci_low < row["diff"] < row.ci_high and row.p_holm >= row.p_welch
     assert row.acc1 == pytest.approx(np.mean([q / 4 for q in [*pca, 0.2]])) and row.to95 == 4 and row.init_s == 0.5 and row.epoch_s == 2.5
     assert math.isnan(t.set_index("arm").at["msra", "acc1"])  # no tracked MSRA run recorded: its speed is unknown, not made up
+    assert math.isnan(t.set_index("arm").at["msra", "diff"])  # MSRA is the reference, not a difference of 0
     fig = plot_forest(t)
     assert len(fig.axes[0].get_yticklabels()) == 2  # the differences of PCA and the paper's reading
     assert verdicts(t) == "pca: better in 1 of 1 cell; seed: worse in 1 of 1 cell"  # Holm p 0.021 and 0.0037
