@@ -578,6 +578,15 @@ def verdicts(table: pd.DataFrame | None) -> str:
     return "; ".join(words) or "not yet measured (no comparison run is recorded)"
 
 
+def speed_words(table: pd.DataFrame | None, arm_name: str = "seed") -> str:
+    """Per cell of a ``comparison`` table, the median epochs to 95 % of Q3/4 of ``arm_name`` against MSRA's, in words:
+    the paper's claim that its initialization makes training more efficient, measured."""
+    cells = table.pivot_table("to95", ["dataset", "ratio"], "arm") if table is not None and len(table) else pd.DataFrame()
+    words = [f"{d}, r = {100 * r:g} %: {row[arm_name]:g} against {row['msra']:g}" for (d, r), row in cells.iterrows()
+             if {arm_name, "msra"} <= set(row.dropna().index)]  # fmt: skip
+    return "; ".join(words) or "not yet measured (no tracked run of both is recorded)"
+
+
 def speed(record: dict[str, Any], key: str = "track_acc") -> dict[str, float]:
     """A run's speed scores (``Config.track``): accuracy on the tracked test subset after epochs 1 and 5, and the first
     epoch at which it reaches 95 % of the run's own Q3/4; NaN where not tracked or never reached."""

@@ -10,7 +10,7 @@ from conftest import write_npz
 from test_analysis import record
 
 from seedinit import Config, load_dataset, protocol, run, run_together
-from seedinit.analysis import best_init, comparison, frame, speed, verdicts
+from seedinit.analysis import best_init, comparison, frame, speed, speed_words, verdicts
 from seedinit.config import INITS
 from seedinit.experiment import build_model
 from seedinit.plots import plot_forest
@@ -80,7 +80,8 @@ def test_the_comparison_table_and_its_forest_plot():
     records = [fake(q, arm, s, role="table2") for arm, qs in (("msra", msra), ("seed", seed)) for s, q in enumerate(qs)]
     records += [fake(q, "pca", s) for s, q in enumerate(pca)] + [fake(0.2, "pca", 3, converged=False)]
     records += [fake(0.99, "msra", s, dataset="cifar10", role="table2") for s in range(3)]  # a Table-2 cell the study did not run
-    t = comparison(records, pd.DataFrame({"dataset": ["mnist"], "ratio": [0.1], "delta": [0.5]}))
+    t2_deltas = pd.DataFrame({"dataset": ["mnist"], "ratio": [0.1], "delta": [0.5]})
+    t = comparison(records, t2_deltas)
     assert list(t["arm"]) == ["msra", "pca", "seed"] and set(t["dataset"]) == {"mnist"}
     row = t.set_index("arm").loc["pca"]
     assert (row.n, row.unconverged) == (3, 1) and row.q34 == pytest.approx(0.94) and row["diff"] == pytest.approx(0.94 - 0.91)
@@ -91,6 +92,10 @@ def test_the_comparison_table_and_its_forest_plot():
     fig = plot_forest(t)
     assert len(fig.axes[0].get_yticklabels()) == 2  # the differences of PCA and the paper's reading
     assert verdicts(t) == "pca: better in 1 of 1 cell; seed: worse in 1 of 1 cell"  # Holm p 0.021 and 0.0037
+    assert speed_words(t).startswith("not yet measured")  # no tracked run of MSRA or the paper's reading
+    tracked = [fake(q, arm, s) for arm in ("msra", "seed") for s, q in enumerate([0.8, 0.9])]
+    assert speed_words(comparison(records + tracked, t2_deltas)) == "mnist, r = 10 %: 8 against 8"
+    assert speed_words(comparison(records + tracked, t2_deltas), "pca") == "mnist, r = 10 %: 4 against 8"
     tied = "pca: no significant difference in 1 of 1 cell; seed: no significant difference in 1 of 1 cell"
     assert verdicts(t.assign(significant=False)) == tied and verdicts(None).startswith("not yet measured")
 

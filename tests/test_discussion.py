@@ -197,3 +197,12 @@ def test_the_cells_subsets_are_nested():
     labels = torch.arange(60000) % 10
     small, mid, large = (set(split_indices(Config(ratio=r, seed=3), labels)[0].tolist()) for r in (0.01, 0.05, 0.1))
     assert small < mid < large
+
+
+def test_the_papers_initialization_does_not_make_training_faster(records, chosen):
+    """'Nor does the paper's initialization make training faster, as its section 6 says: the median epochs to 95 % ...'"""
+    from seedinit.analysis import comparison, with_speed
+
+    t = comparison(with_speed(records), chosen)
+    to95 = t[t["model"] == "lenet5"].pivot_table("to95", ["dataset", "ratio"], "arm")[["msra", "seed"]].dropna()
+    assert len(to95) >= 1 and (to95["seed"] >= to95["msra"]).all()  # the cells with tracked runs of both
