@@ -582,7 +582,7 @@ def speed_words(table: pd.DataFrame | None, arm_name: str = "seed") -> str:
     """Per cell of a ``comparison`` table, the median epochs to 95 % of Q3/4 of ``arm_name`` against MSRA's, in words:
     the paper's claim that its initialization makes training more efficient, measured."""
     cells = table.pivot_table("to95", ["dataset", "ratio"], "arm") if table is not None and len(table) else pd.DataFrame()
-    words = [f"{d}, r = {100 * r:g} %: {row[arm_name]:g} against {row['msra']:g}" for (d, r), row in cells.iterrows()
+    words = [f"{d}, r = {100 * r:g} %: {row[arm_name]:g} epochs against {row['msra']:g}" for (d, r), row in cells.iterrows()
              if {arm_name, "msra"} <= set(row.dropna().index)]  # fmt: skip
     return "; ".join(words) or "not yet measured (no tracked run of both is recorded)"
 

@@ -94,8 +94,8 @@ def test_the_comparison_table_and_its_forest_plot():
     assert verdicts(t) == "pca: better in 1 of 1 cell; seed: worse in 1 of 1 cell"  # Holm p 0.021 and 0.0037
     assert speed_words(t).startswith("not yet measured")  # no tracked run of MSRA or the paper's reading
     tracked = [fake(q, arm, s) for arm in ("msra", "seed") for s, q in enumerate([0.8, 0.9])]
-    assert speed_words(comparison(records + tracked, t2_deltas)) == "mnist, r = 10 %: 8 against 8"
-    assert speed_words(comparison(records + tracked, t2_deltas), "pca") == "mnist, r = 10 %: 4 against 8"
+    assert speed_words(comparison(records + tracked, t2_deltas)) == "mnist, r = 10 %: 8 epochs against 8"
+    assert speed_words(comparison(records + tracked, t2_deltas), "pca") == "mnist, r = 10 %: 4 epochs against 8"
     tied = "pca: no significant difference in 1 of 1 cell; seed: no significant difference in 1 of 1 cell"
     assert verdicts(t.assign(significant=False)) == tied and verdicts(None).startswith("not yet measured")
 
