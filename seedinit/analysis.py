@@ -565,22 +565,22 @@ def best_init(df: pd.DataFrame) -> str:
 
 
 def verdicts(table: pd.DataFrame | None) -> str:
-    """Per initializer of a ``comparison`` table (None: no records), in how many of its cells it beats MSRA, loses to
-    it, or neither is shown (Holm p < ``ALPHA``), in words: the reading's answer, counted rather than told."""
+    """Per initializer of a ``comparison`` table (None: none), its cells better than, worse than, not different from MSRA, or untested."""
+    if table is None:
+        return "not yet measured (no run recorded)"
     words = []
-    arms = table[table["arm"] != "msra"] if table is not None else pd.DataFrame(columns=["arm"])
-    for name, rows in arms.groupby("arm"):
-        better = int((rows["significant"] & (rows["diff"] > 0)).sum())
-        worse = int((rows["significant"] & (rows["diff"] < 0)).sum())
-        counts = {"better": better, "worse": worse, "no significant difference": len(rows) - better - worse}
+    for name, rows in table[table["arm"] != "msra"].groupby("arm"):
+        tested = rows["p_holm"].notna()  # a Welch test needs 2 converged runs per arm
+        better, worse = int((rows["significant"] & (rows["diff"] > 0)).sum()), int((rows["significant"] & (rows["diff"] < 0)).sum())
+        counts = {"better": better, "worse": worse, "no significant difference": int(tested.sum()) - better - worse}
+        counts["not tested (fewer than 2 converged runs)"] = int((~tested).sum())
         said = ", ".join(f"{what} in {k}" for what, k in counts.items() if k)
         words.append(f"{name}: {said} of {len(rows)} cell{'' if len(rows) == 1 else 's'}")
-    return "; ".join(words) or "not yet measured (no comparison run is recorded)"
+    return "; ".join(words) or "not yet measured (no run recorded)"
 
 
 def speed_words(table: pd.DataFrame | None, arm_name: str = "seed") -> str:
-    """Per cell of a ``comparison`` table, the median epochs to 95 % of Q3/4 of ``arm_name`` against MSRA's, in words:
-    the paper's claim that its initialization makes training more efficient, measured."""
+    """Per cell of one model's ``comparison`` table, ``arm_name``'s median epochs to 95 % of its Q3/4 against MSRA's, in words."""
     cells = table.pivot_table("to95", ["dataset", "ratio"], "arm") if table is not None and len(table) else pd.DataFrame()
     words = [f"{d}, r = {100 * r:g} %: {row[arm_name]:g} epochs against {row['msra']:g}" for (d, r), row in cells.iterrows()
              if {arm_name, "msra"} <= set(row.dropna().index)]  # fmt: skip

@@ -20,7 +20,8 @@ from .training import Pool, Progress, fit, resolve_device, stack
 
 def build_model(config: Config, images: Tensor, num_classes: int) -> tuple[nn.Module, list[LayerReport]]:
     """The ``config.model`` initialized as ``config`` says: MSRA everywhere, then ``config.init`` (seed filters for the convs, ...)."""
-    lenet, (c, h, w) = config.model == "lenet5", images.shape[1:]
+    lenet = config.model == "lenet5"
+    c, h, w = images.shape[1:]
     if lenet and h != w:
         raise ValueError(f"LeNet5 needs square images; got {(h, w)}")
     net = LeNet5(c, num_classes, w, config.hidden, config.conv_relu) if lenet else ResNet8(c, num_classes)

@@ -169,10 +169,10 @@ def plot_table2(t2: pd.DataFrame, level: float = 0.95) -> plt.Figure:
     return fig
 
 
-def plot_forest(table: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Figure:
+def plot_forest(table: pd.DataFrame) -> plt.Figure:
     """Each initializer's Q3/4 difference to MSRA per cell (a table of ``analysis.comparison``), in points, with its 95 % interval."""
     rows = table[table["arm"] != "msra"].iloc[::-1].reset_index(drop=True)  # the table's first row on top
-    fig, ax = plt.subplots(figsize=(7, 0.3 * len(rows) + 1.2)) if ax is None else (ax.figure, ax)
+    fig, ax = plt.subplots(figsize=(7, 0.3 * len(rows) + 1.2))
     diff = 100 * rows["diff"]
     ax.errorbar(diff, rows.index, xerr=[diff - 100 * rows["ci_low"], 100 * rows["ci_high"] - diff], fmt="o", ms=4, capsize=2)
     ax.axvline(0, color="grey", lw=1)

@@ -158,10 +158,12 @@ class Progress:
         return evaluated(epoch, c.epochs, c.window) if c.stop == "fixed" else epoch >= start
 
 
+TRACKED = 2000  # Config.track: the first 2,000 of a fixed permutation of the test set (RNG seed 0, stream "track")
+
+
 def tracked(n: int) -> Tensor:
-    """The test images whose accuracy ``Config.track`` measures after every epoch, the same for every run: the first 2,000
-    of a fixed permutation of the test set (RNG seed 0, stream "track")."""
-    return torch.randperm(n, generator=generator(0, "track"))[:2000]
+    """The test images whose accuracy ``Config.track`` measures after every epoch: the same for every run."""
+    return torch.randperm(n, generator=generator(0, "track"))[:TRACKED]
 
 
 def fit(net: Runs, pool: Pool, configs: list[Config], orders: list[torch.Generator], progress: bool = False) -> list[Progress]:
