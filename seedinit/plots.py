@@ -173,8 +173,11 @@ def plot_forest(table: pd.DataFrame) -> plt.Figure:
     """Each initializer's Q3/4 difference to MSRA per cell (a table of ``analysis.comparison``), in points, with its 95 % interval."""
     rows = table[table["arm"] != "msra"].iloc[::-1].reset_index(drop=True)  # the table's first row on top
     fig, ax = plt.subplots(figsize=(7, 0.3 * len(rows) + 1.2))
-    diff = 100 * rows["diff"]
-    ax.errorbar(diff, rows.index, xerr=[diff - 100 * rows["ci_low"], 100 * rows["ci_high"] - diff], fmt="o", ms=4, capsize=2)
+    colours = dict(zip(sorted(set(rows["arm"])), plt.get_cmap("tab10").colors))  # an initializer keeps its colour across cells
+    for name, part in rows.groupby("arm"):
+        diff = 100 * part["diff"]
+        xerr = [diff - 100 * part["ci_low"], 100 * part["ci_high"] - diff]
+        ax.errorbar(diff, part.index, xerr=xerr, fmt="o", ms=4, capsize=2, color=colours[name], label=name)
     ax.axvline(0, color="grey", lw=1)
     ax.set_yticks(rows.index, [f"{r.model} {r.dataset}, r = {r.ratio:.0%}: {r.arm}" for r in rows.itertuples()], fontsize=7)
     ax.set(xlabel="Q3/4 − MSRA (points), 95 % Welch interval")
