@@ -95,10 +95,15 @@ def arm(c: dict[str, Any]) -> str:
     return "seed" + (f"[{','.join(tags)}]" if tags else "")
 
 
+def grid_runs(df: pd.DataFrame, by: str = "val_q34", arm_name: str = "seed", stop: str = "fixed") -> pd.DataFrame:
+    """The delta grid's runs of ``arm_name`` trained with ``stop`` that have a ``by`` score: what ``choose_delta`` chooses from."""
+    return df[(df["role"] == "delta-grid") & (df["stop"] == stop) & (df["arm"] == arm_name) & df[by].notna()]
+
+
 def choose_delta(df: pd.DataFrame, by: str = "val_q34", arm_name: str = "seed", stop: str = "fixed") -> pd.DataFrame:
     """Per dataset and ratio, the delta of ``arm_name`` with the best mean ``by`` over the delta grid's runs trained
     with ``stop``. ``by="val_q34"`` is our choice; ``by="q34"`` the paper's (the best test accuracy), for comparison only."""
-    runs = df[(df["role"] == "delta-grid") & (df["stop"] == stop) & (df["arm"] == arm_name) & df[by].notna()]
+    runs = grid_runs(df, by, arm_name, stop)
     if runs.empty:
         return pd.DataFrame(columns=["dataset", "ratio", "delta", by])
     means = runs.groupby(["dataset", "ratio", "delta"], as_index=False)[by].mean()

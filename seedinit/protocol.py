@@ -111,12 +111,12 @@ def schedule_runs(dataset: str, delta: float) -> list[Config]:
 def chosen_deltas(records: list[dict], arm_name: str = "seed") -> dict[tuple[str, float], float]:
     """Each cell's delta for the seed-filter reading ``arm_name``: its best mean validation Q3/4 over the delta grid
     (stage 1), once the grid's ``DELTAS`` x ``FEW_SEEDS`` runs are all recorded (a partial grid chooses nothing)."""
-    from .analysis import choose_delta, frame
+    from .analysis import choose_delta, frame, grid_runs
 
     if not records:
         return {}
     df = frame(records)
-    grid = df[(df["role"] == "delta-grid") & (df["stop"] == "fixed") & (df["arm"] == arm_name) & df["val_q34"].notna()]
+    grid = grid_runs(df, "val_q34", arm_name)
     size = (
         grid.assign(delta=grid["delta"].round(6))
         .drop_duplicates(["dataset", "ratio", "delta", "seed"])
