@@ -189,6 +189,12 @@ def coverage(configs: list[Any], records: list[dict[str, Any]]) -> pd.DataFrame:
     return t.groupby(["dataset", "ratio", "role"]).agg(runs=("recorded", "size"), recorded=("recorded", "sum")).reset_index()
 
 
+def missing(t: pd.DataFrame) -> str:
+    """The rows of a ``coverage`` table with runs not yet recorded, in words; "none" when every run is recorded."""
+    rows = t[t["recorded"] < t["runs"]].itertuples(index=False)
+    return "; ".join(f"{d}, r = {100 * r:g} %, {what}: {k} of {n} runs recorded" for d, r, what, n, k in rows) or "none"
+
+
 def runs_of(df: pd.DataFrame, role: str = "table2", stop: str = "converged") -> pd.DataFrame:
     """The runs recorded for ``role`` and trained with ``stop``."""
     return df[(df["role"] == role) & (df["stop"] == stop)]
@@ -206,14 +212,14 @@ def _versus(msra: pd.DataFrame, other: pd.DataFrame, converged_only: bool) -> di
 
 
 def _holm(t: pd.DataFrame) -> pd.DataFrame:
-    """Holm-adjusted p-values of Welch's test over the table's rows, and significance at ``ALPHA`` by them."""
+    """Holm-adjusted p-values of Welch's test over the table's rows, and significance at ``ALPHA`` by them (NA: untested)."""
     from statsmodels.stats.multitest import multipletests
 
     t["p_holm"] = math.nan
     ok = t["p_welch"].notna()
     if ok.any():
         t.loc[ok, "p_holm"] = multipletests(t.loc[ok, "p_welch"], method="holm")[1]
-    t["significant"] = t["p_holm"] < ALPHA
+    t["significant"] = (t["p_holm"] < ALPHA).astype("boolean").mask(t["p_holm"].isna())
     return t
 
 
@@ -302,7 +308,8 @@ def extension_numbers(records: list[dict[str, Any]], score_epochs: int = DEFAULT
     t = extensions(records)
     t = t[t["role"] == "table2"]
     late = t["converged_at"].between(t["first_cap"] - score_epochs + 1, t["first_cap"])
-    where = [f"{d}, r = {100 * r:g} %, {a} ({n})" for (d, r, a), n in t.groupby(["dataset", "ratio", "arm"]).size().items()]
+    per_cell = t.groupby(["dataset", "ratio", "arm"]).size().items()
+    where = [f"{d}, r = {100 * r:g} %, {a}: {n} run{'' if n == 1 else 's'}" for (d, r, a), n in per_cell]
     out = {"extended_runs": len(t), "extended_where": "; ".join(where) or "none", "extended_late": int(late.sum())}
     return out | {"extended_converged": int(t["converged_at"].notna().sum()), "extended_identical": int(t["identical"].sum())}
 
@@ -459,7 +466,8 @@ HEADERS = {
     "check_runs": "check runs", "check_size": "check runs planned", "check_sd": "sd at it (until converged)",
     "stopped": "last epoch", "seed": "RNG seed",
     "n_arm": "n arm", "arm_mean": "arm mean", "arm_sd": "arm sd", "ci_low": "95 % CI low", "ci_high": "95 % CI high",
-    "acc1": "acc. after 1 epoch", "acc5": "acc. after 5 epochs", "to95": "epochs to 95 %", "init_s": "init (s)", "epoch_s": "epoch (s)",
+    "tracked": "tracked runs", "acc1": "acc. after 1 epoch", "acc5": "acc. after 5 epochs", "to95": "epochs to 95 %", "init_s": "init (s)",
+    "epoch_s": "epoch (s)",
 }  # fmt: skip
 PERCENT = ("msra_mean", "msra_sd", "seed_mean", "seed_sd", "arm_sd", "diff", "q34", "val_q34", "gain", "seeded", "sd", "lowest", "ci_low")
 PERCENT += ("ci_high", "acc1", "acc5", "val_q34_converged", "margin", "check_sd")
@@ -576,7 +584,8 @@ def verdicts(table: pd.DataFrame | None) -> str:
     words = []
     for name, rows in table[table["arm"] != "msra"].groupby("arm"):
         tested = rows["p_holm"].notna()  # a Welch test needs 2 converged runs per arm
-        better, worse = int((rows["significant"] & (rows["diff"] > 0)).sum()), int((rows["significant"] & (rows["diff"] < 0)).sum())
+        sig = rows["significant"].fillna(False)
+        better, worse = int((sig & (rows["diff"] > 0)).sum()), int((sig & (rows["diff"] < 0)).sum())
         counts = {"better": better, "worse": worse, "no significant difference": int(tested.sum()) - better - worse}
         counts["not tested (fewer than 2 converged runs)"] = int((~tested).sum())
         said = ", ".join(f"{what} in {k}" for what, k in counts.items() if k)
@@ -609,8 +618,8 @@ def with_speed(records: list[dict[str, Any]]) -> pd.DataFrame:
 def comparison(data: pd.DataFrame | list[dict[str, Any]], deltas: pd.DataFrame, role: str = "study:comparison") -> pd.DataFrame:
     """Per model, cell and initializer of ``role``: Q3/4 of the converged runs (mean, sd), its difference to MSRA with a 95 %
     Welch interval, Welch, paired and Holm p (Holm over every difference in the table), then over the role's runs (accuracy
-    tracked every epoch): accuracy after 1 and 5 epochs, median epochs to 95 % of Q3/4, seconds to initialize and per
-    epoch. On LeNet-5, MSRA's and the paper's reading's Q3/4 are Table 2's (at ``deltas``), their speed the role's own
+    tracked every epoch; ``tracked``: how many): accuracy after 1 and 5 epochs, median epochs to 95 % of Q3/4, seconds to
+    initialize and per epoch. On LeNet-5, MSRA's and the paper's reading's Q3/4 are Table 2's (at ``deltas``), their speed the role's own
     tracked runs of those arms. ``data``: records, or ``with_speed(records)``."""
     from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
@@ -628,13 +637,13 @@ def comparison(data: pd.DataFrame | list[dict[str, Any]], deltas: pd.DataFrame, 
                 ci = CompareMeans(DescrStatsW(done["q34"]), DescrStatsW(msra["q34"])).tconfint_diff(usevar="unequal")
                 p = compare(msra, done)
             rows.append(
-                {"model": model, "dataset": dataset, "ratio": ratio, "arm": name, "n": len(done), "unconverged": len(runs) - len(done)}
-                | {"q34": done["q34"].mean(), "sd": done["q34"].std(), "diff": diff}
-                | {"ci_low": ci[0], "ci_high": ci[1], **p, "acc1": arm["acc1"].mean(), "acc5": arm["acc5"].mean()}
+                {"model": model, "dataset": dataset, "ratio": ratio, "arm": name, "delta": runs["delta"].mean(), "n": len(done)}
+                | {"unconverged": len(runs) - len(done), "q34": done["q34"].mean(), "sd": done["q34"].std(), "diff": diff}
+                | {"ci_low": ci[0], "ci_high": ci[1], **p, "tracked": len(arm), "acc1": arm["acc1"].mean(), "acc5": arm["acc5"].mean()}
                 | {"to95": arm["to95"].median(), "init_s": arm["init_s"].mean(), "epoch_s": arm["epoch_s"].mean()}
             )  # fmt: skip
     return _holm(pd.DataFrame(rows, columns=COMPARISON_COLUMNS))
 
 
-COMPARISON_COLUMNS = ("model", "dataset", "ratio", "arm", "n", "unconverged", "q34", "sd", "diff", "ci_low", "ci_high", "p_welch")
-COMPARISON_COLUMNS += ("p_paired", "acc1", "acc5", "to95", "init_s", "epoch_s")
+COMPARISON_COLUMNS = ("model", "dataset", "ratio", "arm", "delta", "n", "unconverged", "q34", "sd", "diff", "ci_low", "ci_high")
+COMPARISON_COLUMNS += ("p_welch", "p_paired", "tracked", "acc1", "acc5", "to95", "init_s", "epoch_s")

@@ -291,3 +291,14 @@ def resnet_runs(records: list[dict]) -> list[Config]:
         delta = chosen_deltas(records, name).get(("cifar10", 0.1))
         arms += [{**reading, "delta": delta}] if delta is not None else []
     return [cell("cifar10", 0.1, "study:resnet", seed=s, **a, **RESNET, track=True) for a in arms for s in SEEDS]
+
+
+def comparison_coverage(records: list[dict]) -> Any:
+    """Per cell, the comparison and ResNet studies' runs recorded of those planned now, and of the repaired reading's δ
+    grid, which must be complete before that reading's arm is planned (``coverage``'s table, its roles in words)."""
+    from .analysis import coverage
+
+    grids = [c for d, r in COMPARISON_CELLS for c in repaired_grid_runs(d, r)]
+    t = coverage(comparison_runs(records) + resnet_runs(records) + grids, records)
+    names = {"delta-grid": "repaired reading's δ grid", "study:comparison": "LeNet-5 comparison", "study:resnet": "ResNet-8"}
+    return t.assign(role=t["role"].map(names)).rename(columns={"role": "runs of"})

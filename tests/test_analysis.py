@@ -187,7 +187,7 @@ def test_a_run_trained_again_with_a_larger_cap_counts_once_by_its_longer_record_
     [row] = extensions(runs).itertuples()
     assert (row.first_cap, row.cap, row.converged_at, row.identical) == (60, 120, 59, True)
     numbers = extension_numbers(runs)
-    assert numbers == {"extended_runs": 1, "extended_where": "mnist, r = 10 %, seed (1)", "extended_late": 1,
+    assert numbers == {"extended_runs": 1, "extended_where": "mnist, r = 10 %, seed: 1 run", "extended_late": 1,
                        "extended_converged": 1, "extended_identical": 1}  # fmt: skip
     long["history"][0] = long["history"][0] | {"train_loss": 0.2}
     assert not extensions(runs)["identical"].any()

@@ -66,8 +66,8 @@ def test_the_resnet_trains_a_tiny_epoch_and_is_never_stacked(colour):
 
 
 def fake(q34, arm, seed, dataset="mnist", ratio=0.1, role="study:comparison", converged=True):
-    settings = {"init": "seed", "delta": 0.5} if arm == "seed" else {"init": arm}
     """A made-up run of 60 epochs (converged after 5, or never), tracked: PCA reaches its Q3/4 after 4 epochs, the others after 8."""
+    settings = {"init": "seed", "delta": 0.5} if arm == "seed" else {"init": arm}
     settings |= {"dataset": dataset, "ratio": ratio, "seed": seed, "stop": "converged", "epochs": 60}
     r = record(q34, role=role, converged_at=5 if converged else None, **settings)
     for h in r["history"]:
@@ -89,6 +89,8 @@ def test_the_comparison_table_and_its_forest_plot():
     assert row.acc1 == pytest.approx(np.mean([q / 4 for q in [*pca, 0.2]])) and row.to95 == 4 and row.init_s == 0.5 and row.epoch_s == 2.5
     assert math.isnan(t.set_index("arm").at["msra", "acc1"])  # no tracked MSRA run recorded: its speed is unknown, not made up
     assert math.isnan(t.set_index("arm").at["msra", "diff"])  # MSRA is the reference, not a difference of 0
+    assert pd.isna(t.set_index("arm").at["msra", "significant"]) and bool(row.significant)  # untested, not "False"
+    assert list(t["tracked"]) == [0, 4, 0] and math.isnan(row.delta) and t.set_index("arm").at["seed", "delta"] == 0.5
     fig = plot_forest(t)
     assert len(fig.axes[0].get_yticklabels()) == 2  # the differences of PCA and the paper's reading
     assert verdicts(t) == "pca: better in 1 of 1 cell; seed: worse in 1 of 1 cell"  # Holm p 0.021 and 0.0037
