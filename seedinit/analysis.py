@@ -208,7 +208,7 @@ def _versus(msra: pd.DataFrame, other: pd.DataFrame, converged_only: bool) -> di
         msra, other = msra[msra["converged"]], other[other["converged"]]
     stats = {"n_msra": len(msra), "msra_mean": msra["q34"].mean(), "msra_sd": msra["q34"].std(), "n_arm": len(other)}
     stats |= {"arm_mean": other["q34"].mean(), "arm_sd": other["q34"].std(), "diff": other["q34"].mean() - msra["q34"].mean()}
-    return stats | {"diverged": diverged, "unconverged": unconverged, **compare(msra, other)}
+    return stats | {"diverged": diverged, "unconverged_both": unconverged, **compare(msra, other)}
 
 
 def _holm(t: pd.DataFrame) -> pd.DataFrame:
@@ -232,11 +232,11 @@ def against_msra(df: pd.DataFrame, converged_only: bool = False) -> pd.DataFrame
             if len(msra) and len(other):
                 rows.append(dict(zip(TRAINED_ALIKE, key)) | {"arm": name, "delta": delta} | _versus(msra, other, converged_only))
     columns = [*TRAINED_ALIKE, "arm", "delta", "n_msra", "msra_mean", "msra_sd", "n_arm", "arm_mean", "arm_sd", "diff", "diverged"]
-    return _holm(pd.DataFrame(rows, columns=[*columns, "unconverged", "p_welch", "p_paired"]))
+    return _holm(pd.DataFrame(rows, columns=[*columns, "unconverged_both", "p_welch", "p_paired"]))
 
 
 T2_COLUMNS = ("dataset", "ratio", "delta", "n_msra", "msra_mean", "msra_sd", "n_seed", "seed_mean", "seed_sd", "diff", "diverged")
-T2_COLUMNS += ("unconverged", "p_welch", "p_paired")
+T2_COLUMNS += ("unconverged_both", "p_welch", "p_paired")
 
 
 def table2(df: pd.DataFrame, deltas: pd.DataFrame, arm_name: str = "seed", role: str = "table2", stop: str = "converged") -> pd.DataFrame:
@@ -455,7 +455,7 @@ def claims(t2: pd.DataFrame, df: pd.DataFrame, stop: str = "converged") -> pd.Da
 HEADERS = {
     "dataset": "dataset", "ratio": "r", "delta": "δ", "arm": "arm", "n_msra": "n MSRA", "msra_mean": "MSRA mean", "msra_sd": "MSRA sd",
     "n_seed": "n seed filters", "seed_mean": "seed-filter mean", "seed_sd": "seed-filter sd", "diff": "difference to MSRA",
-    "p_welch": "p (Welch)",
+    "p_welch": "p (Welch)", "unconverged_both": "not converged (both arms)",
     "p_paired": "p (paired)", "p_holm": "p (Holm)", "significant": "significant", "unconverged": "not converged",
     "q34": "Q3/4", "val_q34": "val Q3/4", "converged_at": "converged at epoch", "loss_start": "loss at window start",
     "loss_end": "loss at the end", "gain": "accuracy gain over the window", "seeded": "filters seeded", "runs": "runs",

@@ -50,7 +50,7 @@ def test_table2_matches_scipy_and_corrects_over_cells():
     records.append(record(0.10, dataset="mnist", init="seed", delta=0.5, seed=9, converged_at=None))  # never converged: not scored
     df = frame(records)
     t = table2(df, choose_delta(df)).set_index("dataset").loc[["mnist", "cifar10"]]
-    assert list(t["n_msra"]) == [4, 3] and list(t["n_seed"]) == [4, 3] and list(t["unconverged"]) == [1, 0]
+    assert list(t["n_msra"]) == [4, 3] and list(t["n_seed"]) == [4, 3] and list(t["unconverged_both"]) == [1, 0]
     assert t.at["mnist", "diff"] == pytest.approx(np.mean(seed_a) - np.mean(msra_a))
     welch = [ttest_ind(seed_a, msra_a, equal_var=False).pvalue, ttest_ind(seed_b, msra_b, equal_var=False).pvalue]
     assert list(t["p_welch"]) == pytest.approx(welch)
