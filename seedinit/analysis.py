@@ -190,9 +190,12 @@ def coverage(configs: list[Any], records: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def missing(t: pd.DataFrame) -> str:
-    """The rows of a ``coverage`` table with runs not yet recorded, in words; "none" when every run is recorded."""
-    rows = t[t["recorded"] < t["runs"]].itertuples(index=False)
-    return "; ".join(f"{d}, r = {100 * r:g} %, {what}: {k} of {n} runs recorded" for d, r, what, n, k in rows) or "none"
+    """The cells of a ``coverage`` table with runs not yet recorded, in words (recorded of planned); "none" when complete."""
+    words = []
+    for (d, r), rows in t[t["recorded"] < t["runs"]].groupby(["dataset", "ratio"]):
+        said = [f"{what} {k} of {n}" for _, _, what, n, k in rows.itertuples(index=False)]
+        words.append(f"{d}, r = {100 * r:g} %: {', '.join(said)} runs")
+    return "; ".join(words) or "none"
 
 
 def runs_of(df: pd.DataFrame, role: str = "table2", stop: str = "converged") -> pd.DataFrame:
