@@ -622,8 +622,8 @@ def comparison(data: pd.DataFrame | list[dict[str, Any]], deltas: pd.DataFrame, 
     """Per model, cell and initializer of ``role``: Q3/4 of the converged runs (mean, sd), its difference to MSRA with a 95 %
     Welch interval, Welch, paired and Holm p (Holm over every difference in the table), then over the role's runs (accuracy
     tracked every epoch; ``tracked``: how many): accuracy after 1 and 5 epochs, median epochs to 95 % of Q3/4, seconds to
-    initialize and per epoch. On LeNet-5, MSRA's and the paper's reading's Q3/4 are Table 2's (at ``deltas``), their speed the role's own
-    tracked runs of those arms. ``data``: records, or ``with_speed(records)``."""
+    initialize and per epoch. On LeNet-5, MSRA's and the paper's reading's Q3/4 are Table 2's (at ``deltas``), their speed
+    the role's own tracked runs of those arms. ``data``: records, or ``with_speed(records)``."""
     from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
     df = with_speed(data) if isinstance(data, list) else data

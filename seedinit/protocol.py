@@ -27,10 +27,13 @@ import math
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import Config, ConfigError, same_run
 from .records import load_records
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PAPER_DATASETS = ("mnist", "cifar10", "cifar100")
 RATIOS = (0.01, 0.05, 0.1)
@@ -293,7 +296,7 @@ def resnet_runs(records: list[dict]) -> list[Config]:
     return [cell("cifar10", 0.1, "study:resnet", seed=s, **a, **RESNET, track=True) for a in arms for s in SEEDS]
 
 
-def comparison_coverage(records: list[dict]) -> Any:
+def comparison_coverage(records: list[dict]) -> pd.DataFrame:
     """Per cell, the comparison and ResNet studies' runs recorded of those planned now, and of the repaired reading's δ
     grid, which must be complete before that reading's arm is planned (``coverage``'s table, its roles in words)."""
     from .analysis import coverage
