@@ -218,9 +218,9 @@ def stage2_runs(
         for r in ratios:
             delta = deltas.get((d, r), math.nan)
             if math.isnan(delta):
-                log(f"{d}, r = {r:g}: its delta grid (stage 1) is not complete, so no delta chosen; stage 2 skips this cell")
+                log(f"{d}, r = {100 * r:g} %: its delta grid (stage 1) is not complete, so no delta chosen; stage 2 skips this cell")
                 continue
-            log(f"{d}, r = {r:g}: delta = {delta:g}, chosen on validation")
+            log(f"{d}, r = {100 * r:g} %: delta = {delta:g}, chosen on validation")
             runs += stage2_cell(d, r, delta, studies, schedule)
     if studies:
         runs += [c for c in comparison_runs(records) if c.dataset in datasets and c.ratio in ratios]
