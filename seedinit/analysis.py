@@ -576,8 +576,8 @@ def best_init(df: pd.DataFrame) -> str:
     if per.empty:
         return "not yet measured (no comparison run is recorded)"
     best = per["mean"].idxmax()
-    cells = per.at[best, "size"]
-    return f"{best} ({100 * per.at[best, 'mean']:+.2f} points against MSRA, the mean over {cells} cell{'' if cells == 1 else 's'})"
+    cells = f"{per.at[best, 'size']} cell{'' if per.at[best, 'size'] == 1 else 's'}"
+    return f"{best} ({100 * per.at[best, 'mean']:+.2f} points of Q3/4, the mean of its differences in {cells})"
 
 
 def verdicts(table: pd.DataFrame | None) -> str:
