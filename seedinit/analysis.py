@@ -244,7 +244,7 @@ T2_COLUMNS += ("unconverged_both", "p_welch", "p_paired")
 
 def table2(df: pd.DataFrame, deltas: pd.DataFrame, arm_name: str = "seed", role: str = "table2", stop: str = "converged") -> pd.DataFrame:
     """The paper's Table 2: per dataset and ratio, MSRA against ``arm_name`` at the chosen delta, over the runs of
-    ``role`` trained with ``stop``. With stop=converged a run that never converged is counted (``unconverged``), not scored."""
+    ``role`` trained with ``stop``. With stop=converged a run that never converged is counted (``unconverged_both``), not scored."""
     t = against_msra(chosen_runs(df, deltas, role, stop, arm_name), converged_only=stop == "converged")
     t = t.rename(columns={"n_arm": "n_seed", "arm_mean": "seed_mean", "arm_sd": "seed_sd"})[list(T2_COLUMNS)]
     return _holm(t.sort_values(["dataset", "ratio"]).reset_index(drop=True))
@@ -566,9 +566,11 @@ def _unjudged(check: pd.DataFrame) -> str:
     return "; ".join(words) or "none"
 
 
-def best_init(df: pd.DataFrame) -> str:
+def best_init(df: pd.DataFrame | None) -> str:
     """The comparison study's initializer (the paper's reading aside) with the highest mean difference to MSRA (Table 2's,
-    the same cells), in words."""
+    the same cells), in words (None: no records)."""
+    if df is None:
+        return "not yet measured (no comparison run is recorded)"
     study = runs_of(df, "study:comparison")[lambda t: ~t["arm"].isin(["msra", "seed"])]  # their Q3/4 are Table 2's (``comparison``)
     runs = pd.concat([study, runs_of(df)[lambda t: t["arm"] == "msra"]]).assign(role="study:comparison")
     t = against_msra(runs, converged_only=True)

@@ -105,6 +105,7 @@ def test_the_comparison_table_and_its_forest_plot():
 def test_the_best_initializer_is_named_among_the_new_arms_never_the_papers_reading():
     records = [fake(q, "msra", s, role="table2") for s, q in enumerate([0.90, 0.92, 0.91])]
     assert best_init(frame(records)).startswith("not yet measured")
+    assert best_init(None).startswith("not yet measured")  # no records at all: the chapter still builds
     records += [fake(q, "seed", s) for s, q in enumerate([0.97, 0.98, 0.99])]  # the paper's reading's tracked runs
     assert best_init(frame(records)).startswith("not yet measured")
     records += [fake(q, "pca", s) for s, q in enumerate([0.93, 0.95, 0.94])]
