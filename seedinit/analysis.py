@@ -578,8 +578,8 @@ def best_init(df: pd.DataFrame | None) -> str:
     if per.empty:
         return "not yet measured (no comparison run is recorded)"
     best = per["mean"].idxmax()
-    cells = f"{per.at[best, 'size']} cell{'' if per.at[best, 'size'] == 1 else 's'}"
-    return f"{best} ({100 * per.at[best, 'mean']:+.2f} points of Q3/4, the mean of its differences in {cells})"
+    mean, n = per.loc[best]
+    return f"{best} ({100 * mean:+.2f} points of Q3/4, the mean of its differences in {n:g} cell{'' if n == 1 else 's'})"
 
 
 def verdicts(table: pd.DataFrame | None) -> str:
