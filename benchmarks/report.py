@@ -24,14 +24,15 @@ def load_archive(path: str | Path) -> list[dict[str, Any]]:
 
 
 def benchmarks(folder: str | Path) -> pd.DataFrame:
-    """One row per benchmark record: what it measured (its ratio first), on which machine, at which commit."""
+    """One row per benchmark record: what it measured (its ratio of times first), on which machine, at which commit."""
     rows = []
     for path in sorted(Path(folder).glob("*.json")):
         b = json.loads(path.read_text())
         res = b["results"]
-        scalars = ", ".join(f"{k} {v:.3g}" for k, v in res.items() if k != "ratio" and isinstance(v, (int, float)))
+        shown = {k: v for k, v in res.items() if k != "ratio" and isinstance(v, (int, float))}  # seconds end in _s
+        scalars = ", ".join(f"{k.removesuffix('_s').replace('_', ' ')} {v:.3g}{' s' * k.endswith('_s')}" for k, v in shown.items())
         rows.append({"benchmark": b["benchmark"], "machine": b["provenance"]["device"], "commit": str(b["provenance"]["git_commit"])[:10]})
-        rows[-1] |= {"ratio": res.get("ratio"), "measured": scalars}
+        rows[-1] |= {"ratio of times": res.get("ratio"), "measured": scalars}
     return pd.DataFrame(rows)
 
 

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .config import DEFAULTS, SEED_FIELDS, Config, same_run
+from .config import DEFAULTS, SEED_FIELDS, Config, largest_caps, same_run
+from .data import SPECS
 from .stats import converged_at, window_start
 
 ALPHA = 0.05
@@ -49,10 +50,21 @@ def _slope(history: list[dict], start: int, end: int) -> float:
     return float(np.polyfit(e, a, 1)[0] * (end - start))
 
 
+def longest(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``records`` with each run trained until converged kept once, by its record of the largest cap: a run that reached the
+    cap and was trained again with a larger one (``protocol.extended``) is the same run for its first epochs."""
+    last: dict[str | int, int] = {}
+    for i, r in sorted(enumerate(records), key=lambda item: item[1]["config"]["epochs"]):
+        last[same_run(r["config"]) if r["config"].get("stop", DEFAULTS["stop"]) == "converged" else i] = i
+    keep = set(last.values())
+    return [r for i, r in enumerate(records) if i in keep]
+
+
 def frame(records: list[dict[str, Any]]) -> pd.DataFrame:
-    """One row per run: its settings, Q3/4 (test and validation), convergence, divergence, losses, share of filters seeded."""
+    """One row per run (``longest``): its settings, Q3/4 (test and validation), convergence, divergence, losses, share of
+    filters seeded."""
     rows = []
-    for r in records:
+    for r in longest(records):
         c, layers, (start, end) = r["config"], r.get("init_report") or [], scored(r)
         losses = {h["epoch"]: h["train_loss"] for h in r["history"]}
         at, made = _converged_at(r), r.get("provenance", {})
@@ -63,23 +75,15 @@ def frame(records: list[dict[str, Any]]) -> pd.DataFrame:
             | {"loss_start": losses.get(start - 1, losses.get(start)), "loss_end": r["history"][-1]["train_loss"]}
             | {"seeded": sum(x["seeded"] for x in layers) / sum(x["filters"] for x in layers) if layers else math.nan}
             | {"images": r.get("sizes", {}).get("train", math.nan), "stopped": r["history"][-1]["epoch"]}
-            | {"commit": str(made.get("git_commit") or "–")[:10], "device": made.get("device") or "–", "same_run": same_run(c)}
+            | {"commit": str(made.get("git_commit") or "–")[:10], "device": made.get("device") or "–"}
         )
     measures = ("q34", "val_q34", "diverged", "arm", "converged_at", "converged", "gain", "loss_start", "loss_end", "seeded", "images")
-    measures += ("stopped", "commit", "device", "same_run")
+    measures += ("stopped", "commit", "device")
     df = pd.DataFrame(rows, columns=[*COLUMNS, *measures])
     df["hidden"] = df["hidden"].map(lambda h: " ".join(map(str, h)))
     df.loc[df["init"] != "seed", "delta"] = math.nan  # delta belongs to the seed filters alone
     df["schedule"] = df["epochs"].map("{} epochs".format).where(df["stop"] == "fixed", "until converged")
-    return _longest(df)
-
-
-def _longest(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` with each run trained until converged kept once, at its largest cap: a run that reached the cap and was trained
-    again with a larger one (``protocol.extended``) is the same run for its first epochs, so the longer record supersedes it."""
-    until = df["stop"] == "converged"
-    longest = df[until].sort_values("epochs", kind="stable").drop_duplicates("same_run", keep="last")
-    return pd.concat([df[~until], longest]).sort_index().drop(columns="same_run")
+    return df
 
 
 def arm(c: dict[str, Any]) -> str:
@@ -93,6 +97,9 @@ def arm(c: dict[str, Any]) -> str:
             continue
         tags.append({"random": "he", "selection": "diverse", "zero_mean": "zero-mean"}.get(name, f"{name}={value}"))
     return "seed" + (f"[{','.join(tags)}]" if tags else "")
+
+
+READINGS = {"seed": "the paper's seed filters", "seed[he,zero-mean]": "the repaired seed filters"}  # arm labels, for prose
 
 
 def grid_runs(df: pd.DataFrame, by: str = "val_q34", arm_name: str = "seed", stop: str = "fixed") -> pd.DataFrame:
@@ -182,9 +189,14 @@ def varying(t: pd.DataFrame, settings: list[str]) -> pd.DataFrame:
 
 
 def coverage(configs: list[Any], records: list[dict[str, Any]]) -> pd.DataFrame:
-    """Per dataset and ratio, how many of ``configs`` (``Config`` objects) have a record among ``records``."""
-    have = {(c.key(), c.seed) for c in (Config.from_dict(r["config"]) for r in records)}
-    rows = [{"dataset": c.dataset, "ratio": c.ratio, "role": c.role, "recorded": (c.key(), c.seed) in have} for c in configs]
+    """Per dataset and ratio, how many of ``configs`` (``Config`` objects) have a record among ``records``; a run trained
+    until converged also counts when recorded with a larger cap (``protocol.extended``)."""
+    have, caps = {(c.key(), c.seed) for c in (Config.from_dict(r["config"]) for r in records)}, largest_caps(records)
+
+    def recorded(c: Config) -> bool:
+        return (c.key(), c.seed) in have or (c.stop == "converged" and caps.get(same_run(c.to_dict()), 0) >= c.epochs)
+
+    rows = [{"dataset": c.dataset, "ratio": c.ratio, "role": c.role, "recorded": recorded(c)} for c in configs]
     t = pd.DataFrame(rows, columns=["dataset", "ratio", "role", "recorded"])
     return t.groupby(["dataset", "ratio", "role"]).agg(runs=("recorded", "size"), recorded=("recorded", "sum")).reset_index()
 
@@ -278,6 +290,16 @@ def still_rising(df: pd.DataFrame, deltas: pd.DataFrame) -> pd.DataFrame:
     return runs.loc[runs["gain"] >= GAIN, ["dataset", "ratio", "arm", "delta", "seed", "converged_at", "stopped", "gain"]]
 
 
+CHANCE = 0.9  # a share of chance level's training loss, ln(classes): a loss above it is a plateau near chance
+
+
+def at_chance(df: pd.DataFrame) -> pd.DataFrame:
+    """The runs trained until converged that met the criterion on a plateau near chance level: their training loss at the
+    scoring window's start above ``CHANCE`` times ln(classes), the loss of a uniform guess."""
+    chance = df["dataset"].map(lambda d: math.log(SPECS[d].classes))
+    return df[(df["stop"] == "converged") & df["converged"] & (df["loss_start"] > CHANCE * chance)]
+
+
 def origins(runs: pd.DataFrame) -> str:
     """Which commits and devices made ``runs``, with how many runs each, in words (a table's provenance in one line)."""
     made = runs.groupby(["commit", "device"], dropna=False).size().sort_values(ascending=False)
@@ -297,11 +319,21 @@ def extensions(records: list[dict[str, Any]]) -> pd.DataFrame:
         first, last, c = runs[0], runs[-1], runs[-1]["config"]
         same = [h["train_loss"] for h in last["history"][: len(first["history"])]] == [h["train_loss"] for h in first["history"]]
         rows.append(
-            {"dataset": c["dataset"], "ratio": c["ratio"], "arm": arm(c), "seed": c["seed"], "role": c["role"]}
+            {"dataset": c["dataset"], "ratio": c["ratio"], "arm": arm(c), "delta": c["delta"] if c["init"] == "seed" else math.nan}
+            | {"seed": c["seed"], "role": c["role"]}
             | {"first_cap": first["config"]["epochs"], "cap": c["epochs"], "converged_at": last["converged_at"], "identical": same}
         )
-    columns = ["dataset", "ratio", "arm", "seed", "role", "first_cap", "cap", "converged_at", "identical"]
+    columns = ["dataset", "ratio", "arm", "delta", "seed", "role", "first_cap", "cap", "converged_at", "identical"]
     return pd.DataFrame(rows, columns=columns).sort_values(["role", "dataset", "ratio", "arm", "seed"], ignore_index=True)
+
+
+def _where(t: pd.DataFrame) -> str:
+    """The runs of ``t`` counted per cell and arm (the seed filters' delta named), in words; "none" when there are none."""
+    words = []
+    for (d, r, a, x), n in t.groupby(["dataset", "ratio", "arm", "delta"], dropna=False).size().items():
+        at = "" if math.isnan(x) else f" at δ = {x:g}"
+        words.append(f"{d}, r = {100 * r:g} %, {READINGS.get(a, a)}{at}: {n} run{'' if n == 1 else 's'}")
+    return "; ".join(words) or "none"
 
 
 def extension_numbers(records: list[dict[str, Any]], score_epochs: int = DEFAULTS["score_epochs"]) -> dict[str, Any]:
@@ -311,9 +343,7 @@ def extension_numbers(records: list[dict[str, Any]], score_epochs: int = DEFAULT
     t = extensions(records)
     t = t[t["role"] == "table2"]
     late = t["converged_at"].between(t["first_cap"] - score_epochs + 1, t["first_cap"])
-    per_cell = t.groupby(["dataset", "ratio", "arm"]).size().items()
-    where = [f"{d}, r = {100 * r:g} %, {a}: {n} run{'' if n == 1 else 's'}" for (d, r, a), n in per_cell]
-    out = {"extended_runs": len(t), "extended_where": "; ".join(where) or "none", "extended_late": int(late.sum())}
+    out = {"extended_runs": len(t), "extended_where": _where(t), "extended_late": int(late.sum())}
     return out | {"extended_converged": int(t["converged_at"].notna().sum()), "extended_identical": int(t["identical"].sum())}
 
 
@@ -383,7 +413,7 @@ PAPER_MSRA_MNIST = 0.9871  # the paper's MSRA baseline on MNIST at r = 10 % (its
 
 def baseline(df: pd.DataFrame) -> pd.DataFrame:
     """The baseline study: MSRA on MNIST until converged, per training-set size and Caffe setting (Table 2's MSRA runs of
-    the same RNG seeds included): mean, sd, and whether the paper's 98.71 % lies within two sds of the mean."""
+    the same RNG seeds included): mean, sd, and whether it reaches the paper's 98.71 % (mean + 2 sd at least that)."""
     runs = df[(df["arm"] == "msra") & (df["dataset"] == "mnist") & (df["stop"] == "converged")]
     runs = runs[
         (runs["role"] == "study:baseline")
@@ -463,7 +493,7 @@ HEADERS = {
     "q34": "Q3/4", "val_q34": "val Q3/4", "converged_at": "converged at epoch", "loss_start": "loss at window start",
     "loss_end": "loss at the end", "gain": "accuracy gain over the window", "seeded": "filters seeded", "runs": "runs",
     "git_commit": "commit", "device": "device", "stop": "training", "sd": "sd", "lowest": "lowest", "images": "training images",
-    "conv_relu": "ReLU after convs", "inputs": "inputs", "reaches": "98.71 % within 2 sd", "delta_converged": "δ (until converged)",
+    "conv_relu": "ReLU after convs", "inputs": "inputs", "reaches": "mean + 2 sd ≥ 98.71 %", "delta_converged": "δ (until converged)",
     "val_q34_converged": "val Q3/4 (until converged)", "same": "same δ",
     "first_cap": "first cap", "cap": "cap", "identical": "first epochs identical", "margin": "its margin over the grid's δ",
     "check_runs": "check runs", "check_size": "check runs planned", "check_sd": "sd at it (until converged)",
@@ -478,11 +508,15 @@ PERCENT += ("ci_high", "acc1", "acc5", "val_q34_converged", "margin", "check_sd"
 
 def readable(t: pd.DataFrame) -> pd.io.formats.style.Styler:
     """A table as the book shows it: readable headers, accuracies (named in ``PERCENT``, or ending in mean, Q3/4, ...)
-    in percent, other numbers to three digits, no index."""
-    percent = [c for c in t.columns if c in PERCENT or str(c).endswith(("mean", "Q3/4", "at it", "− MSRA"))]
-    formats = {HEADERS.get(c, c): "{:.2f} %" if c in percent else "{:.3g}" for c in t.columns if pd.api.types.is_float_dtype(t[c])}
-    formats |= {HEADERS["ratio"]: "{:.0%}"} if "ratio" in t else {}
-    shown = t.assign(**{c: 100 * t[c] for c in percent}).rename(columns=HEADERS)
+    in percent, other numbers to three digits, yes/no for truth values, no index. A column named with a suffix, such as
+    ``msra_mean (book)``, is shown as its name without it."""
+    base = {c: str(c).partition(" (") for c in t.columns}
+    name = {c: HEADERS.get(b, b) + (f" ({rest}" if rest else "") for c, (b, _, rest) in base.items()}
+    percent = [c for c, (b, _, _) in base.items() if b in PERCENT or b.endswith(("mean", "Q3/4", "at it", "− MSRA"))]
+    formats = {name[c]: "{:.2f} %" if c in percent else "{:.3g}" for c in t.columns if pd.api.types.is_float_dtype(t[c])}
+    formats |= {name[c]: lambda r: f"{100 * r:.3g} %" for c in t.columns if base[c][0] == "ratio"}  # 5,600 MNIST images: 9.33 %
+    formats |= {name[c]: lambda b: "yes" if b else "no" for c in t.columns if pd.api.types.infer_dtype(t[c], skipna=True) == "boolean"}
+    shown = t.assign(**{c: 100 * t[c] for c in percent}).rename(columns=name)
     return shown.style.hide(axis="index").format(formats, na_rep="–")
 
 
@@ -520,6 +554,8 @@ def headline(df: pd.DataFrame, deltas: pd.DataFrame) -> dict[str, Any]:
     runs, rising = chosen_runs(df, deltas), still_rising(df, deltas)
     out |= {"window_runs": len(runs), "window_flat": int((runs["gain"] < GAIN).sum()), "window_rising": len(rising)}
     out |= {"rising_converged": int(rising["converged_at"].notna().sum()), "rising_capped": int(rising["converged_at"].isna().sum())}
+    plateau, converged = at_chance(df), int((df["converged"] & (df["stop"] == "converged")).sum())
+    out |= {"plateau_runs": len(plateau), "converged_runs": converged, "plateau_where": _where(plateau)}
     check = delta_check(df)
     judged = check[check["same"].notna()]
     out |= {"delta_cells": len(check), "delta_checked": len(judged), "delta_same": int(judged["same"].sum())}
@@ -537,16 +573,20 @@ def headline(df: pd.DataFrame, deltas: pd.DataFrame) -> dict[str, Any]:
 
 def _differs(df: pd.DataFrame, check: pd.DataFrame) -> str:
     """Where the delta grid's check (``delta_check``'s frame) chose another delta, in words: both deltas, the margin and
-    its spread, and Table 2 at the check's delta where its runs are recorded."""
+    its spread, and the difference to MSRA of Table 2's runs at both deltas where the check's are recorded."""
     if not check["differs"].any():
         return "none"
-    at_check, words = table2(df, checked_deltas(check)).set_index(["dataset", "ratio"]), []
+    grid_deltas = check[["dataset", "ratio", "delta"]]
+    at_grid, at_check = (table2(df, d).set_index(["dataset", "ratio"]) for d in (grid_deltas, checked_deltas(check)))
+    words = []
     for c in check[check["differs"]].itertuples():
         words.append(f"{c.dataset}, r = {100 * c.ratio:g} %: δ = {c.delta:g} on the grid, {c.delta_converged:g} until converged, by ")
         words[-1] += f"{100 * c.margin:.2f} points of validation Q3/4 (its sd over the RNG seeds: {100 * c.check_sd:.2f})"
-        if (c.dataset, c.ratio) in at_check.index:
-            row = at_check.loc[(c.dataset, c.ratio)]
-            words[-1] += f", where Table 2 gives {100 * row['diff']:+.2f} points against MSRA (Holm p = {row['p_holm']:.2g})"
+        if (key := (c.dataset, c.ratio)) in at_check.index:
+            row = at_check.loc[key]
+            grid = f"; at the grid's δ = {c.delta:g}: {100 * at_grid.loc[key, 'diff']:+.2f}" if key in at_grid.index else ""
+            words[-1] += f", and Table 2's runs at δ = {c.delta_converged:g} score {100 * row['diff']:+.2f} points against MSRA "
+            words[-1] += f"(Holm p = {row['p_holm']:.2g}{grid})"
     return "; ".join(words)
 
 
@@ -568,7 +608,7 @@ def _unjudged(check: pd.DataFrame) -> str:
 
 def best_init(df: pd.DataFrame | None) -> str:
     """The comparison study's initializer (the paper's reading aside) with the highest mean difference to MSRA (Table 2's,
-    the same cells), in words (None: no records)."""
+    the same cells), in words with the ratios of those cells (None: no records)."""
     if df is None:
         return "not yet measured (no comparison run is recorded)"
     study = runs_of(df, "study:comparison")[lambda t: ~t["arm"].isin(["msra", "seed"])]  # their Q3/4 are Table 2's (``comparison``)
@@ -578,8 +618,9 @@ def best_init(df: pd.DataFrame | None) -> str:
     if per.empty:
         return "not yet measured (no comparison run is recorded)"
     best = per["mean"].idxmax()
-    mean, n = per.loc[best]
-    return f"{best} ({100 * mean:+.2f} points of Q3/4, the mean of its differences in {n:g} cell{'' if n == 1 else 's'})"
+    (mean, n), name = per.loc[best], READINGS.get(best, best)
+    ratios = " and ".join(f"{100 * r:g} %" for r in sorted(t.loc[t["arm"] == best, "ratio"].unique()))
+    return f"{name} ({100 * mean:+.2f} points of Q3/4, the mean of its differences in {n:g} cell{'' if n == 1 else 's'}, r = {ratios})"
 
 
 def verdicts(table: pd.DataFrame | None) -> str:
@@ -594,7 +635,7 @@ def verdicts(table: pd.DataFrame | None) -> str:
         counts = {"better": better, "worse": worse, "no significant difference": int(tested.sum()) - better - worse}
         counts["not tested (fewer than 2 converged runs)"] = int((~tested).sum())
         said = ", ".join(f"{what} in {k}" for what, k in counts.items() if k)
-        words.append(f"{name}: {said} of {len(rows)} cell{'' if len(rows) == 1 else 's'}")
+        words.append(f"{READINGS.get(name, name)}: {said} of {len(rows)} cell{'' if len(rows) == 1 else 's'}")
     return "; ".join(words) or "not yet measured (no run recorded)"
 
 
@@ -616,6 +657,7 @@ def speed(record: dict[str, Any], key: str = "track_acc") -> dict[str, float]:
 
 def with_speed(records: list[dict[str, Any]]) -> pd.DataFrame:
     """``frame(records)`` with each run's speed scores, seconds to initialize and mean seconds per epoch."""
+    records = longest(records)
     extra = [speed(r) | {"init_s": r["seconds"]["init"], "epoch_s": r["seconds"]["train"] / len(r["history"])} for r in records]
     return frame(records).join(pd.DataFrame(extra, columns=["acc1", "acc5", "to95", "init_s", "epoch_s"]))  # frame's index: the record's
 

@@ -190,6 +190,16 @@ def same_run(config: dict[str, Any]) -> str:
     return json.dumps({k: config.get(k, v) for k, v in DEFAULTS.items() if k not in ("epochs", "device")}, sort_keys=True, default=list)
 
 
+def largest_caps(records: list[dict[str, Any]]) -> dict[str, int]:
+    """Per run trained until converged (``same_run``), the largest cap it is recorded with."""
+    caps: dict[str, int] = {}
+    for r in records:
+        if r["config"].get("stop") == "converged":
+            key = same_run(r["config"])
+            caps[key] = max(caps.get(key, 0), r["config"]["epochs"])
+    return caps
+
+
 def generator(seed: int, stream: str) -> torch.Generator:
     """An independent CPU generator per purpose (``subset``, ``init``, ``order``, ...), all fixed by the RNG ``seed``."""
     salt = int.from_bytes(stream.encode(), "little") % (2**32)

@@ -103,9 +103,12 @@ def plot_curves(records: list[dict]) -> plt.Figure:
 
 
 def plot_cells(records: list[dict]) -> list[plt.Figure]:
-    """``plot_curves`` for each dataset, ratio and training protocol among ``records``, titled with the final losses."""
+    """``plot_curves`` for each dataset, ratio and training protocol among ``records`` (each run once, by its longest
+    record), titled with the final losses."""
+    from .analysis import longest
+
     cells: dict[tuple, list[dict]] = {}
-    for r in records:
+    for r in longest(records):
         cells.setdefault((r["config"]["dataset"], r["config"]["ratio"], r["config"].get("stop", "fixed")), []).append(r)
     figures = []
     for (dataset, ratio, stop), runs in sorted(cells.items()):

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import Config, ConfigError, same_run
+from .config import Config, ConfigError, largest_caps, same_run
 from .records import load_records
 
 if TYPE_CHECKING:
@@ -164,11 +164,7 @@ def extended(runs: Iterable[Config], records: list[dict]) -> list[Config]:
 
 def unsuperseded(runs: Iterable[Config], records: list[dict]) -> list[Config]:
     """The ``runs`` but those trained until converged that are recorded with a larger cap: the same run, given more room."""
-    caps: dict[str, int] = {}
-    for r in records:
-        if r["config"].get("stop") == "converged":
-            key = same_run(r["config"])
-            caps[key] = max(caps.get(key, 0), r["config"]["epochs"])
+    caps = largest_caps(records)
     return [c for c in runs if c.stop != "converged" or caps.get(same_run(c.to_dict()), 0) <= c.epochs]
 
 

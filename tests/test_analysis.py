@@ -102,6 +102,18 @@ def test_any_arm_against_msra_trained_alike_and_the_summary_per_configuration():
     assert coverage(configs, runs)[["runs", "recorded"]].sum().tolist() == [8, 7]
 
 
+def test_a_run_trained_again_with_a_larger_cap_is_counted_and_kept_once():
+    from seedinit.analysis import coverage, longest
+
+    first, again = (record(0.9, seed=0, epochs=cap, converged_at=None) for cap in (100, 200))
+    fixed = record(0.8, role="user", epochs=100, stop="fixed", seed=0)  # a fixed schedule of another length is another run
+    longer = record(0.8, role="user", epochs=300, stop="fixed", seed=0)
+    assert longest([again, first, fixed, longer]) == [again, fixed, longer]
+    planned = [Config.from_dict(first["config"]), Config.from_dict(fixed["config"]).replace(epochs=300)]
+    assert coverage(planned, [again, fixed])["recorded"].sum() == 1  # the first by its larger cap; not the 300-epoch schedule
+    assert coverage([Config.from_dict(again["config"])], [first])["recorded"].sum() == 0  # a smaller cap is not enough
+
+
 def test_the_baseline_study_reads_its_runs_and_table_2s_msra_runs_of_the_same_seeds():
     from seedinit.analysis import baseline
 
@@ -152,7 +164,11 @@ def test_the_delta_check_sets_the_converged_choice_beside_the_fixed_one_once_all
     )
     runs += cell("mnist", 0.1, [0.98, 0.97, 0.98], [0.95, 0.96, 0.95])  # Table 2 at the check's delta
     assert headline(frame(runs), choose_delta(frame(runs)))["delta_differs"].endswith(
-        "(its sd over the RNG seeds: 0.00), where Table 2 gives -2.33 points against MSRA (Holm p = 0.0078)"
+        "(its sd over the RNG seeds: 0.00), and Table 2's runs at δ = 0.5 score -2.33 points against MSRA (Holm p = 0.0078)"
+    )
+    runs += cell("mnist", 0.1, [], [0.96, 0.97, 0.96], delta=0.6)  # and at the grid's
+    assert headline(frame(runs), choose_delta(frame(runs)))["delta_differs"].endswith(
+        "score -2.33 points against MSRA (Holm p = 0.0078; at the grid's δ = 0.6: -1.33)"
     )
 
 
@@ -187,7 +203,17 @@ def test_a_run_trained_again_with_a_larger_cap_counts_once_by_its_longer_record_
     [row] = extensions(runs).itertuples()
     assert (row.first_cap, row.cap, row.converged_at, row.identical) == (60, 120, 59, True)
     numbers = extension_numbers(runs)
-    assert numbers == {"extended_runs": 1, "extended_where": "mnist, r = 10 %, seed: 1 run", "extended_late": 1,
-                       "extended_converged": 1, "extended_identical": 1}  # fmt: skip
+    where = "mnist, r = 10 %, the paper's seed filters at δ = 0.5: 1 run"
+    assert numbers == {"extended_runs": 1, "extended_where": where, "extended_late": 1, "extended_converged": 1, "extended_identical": 1}
     long["history"][0] = long["history"][0] | {"train_loss": 0.2}
     assert not extensions(runs)["identical"].any()
+
+
+def test_a_run_that_converged_near_chance_level_is_named():
+    from seedinit.analysis import at_chance
+
+    plateau, capped = record(0.11, seed=1, converged_at=5), record(0.1, seed=2, converged_at=None)
+    for h in plateau["history"] + capped["history"]:
+        h["train_loss"] = 2.2  # ln(10) = 2.30: a uniform guess
+    df = frame([record(0.9, seed=0), plateau, capped])
+    assert at_chance(df)["seed"].tolist() == [1]  # the capped run is shown as not converged already

@@ -93,7 +93,7 @@ def test_the_comparison_table_and_its_forest_plot():
     assert list(t["tracked"]) == [0, 4, 0] and math.isnan(row.delta) and t.set_index("arm").at["seed", "delta"] == 0.5
     fig = plot_forest(t)
     assert len(fig.axes[0].get_yticklabels()) == 2  # the differences of PCA and the paper's reading
-    assert verdicts(t) == "pca: better in 1 of 1 cell; seed: worse in 1 of 1 cell"  # Holm p 0.021 and 0.0037
+    assert verdicts(t) == "pca: better in 1 of 1 cell; the paper's seed filters: worse in 1 of 1 cell"  # Holm p 0.021 and 0.0037
     assert speed_words(t).startswith("not yet measured")  # no tracked run of MSRA or the paper's reading
     tracked = [fake(q, arm, s) for arm in ("msra", "seed") for s, q in enumerate([0.8, 0.9])]
     assert speed_words(comparison(records + tracked, t2_deltas)) == "mnist, r = 10 %: 8 epochs against 8"
@@ -109,9 +109,9 @@ def test_the_best_initializer_is_named_among_the_new_arms_never_the_papers_readi
     records += [fake(q, "seed", s) for s, q in enumerate([0.97, 0.98, 0.99])]  # the paper's reading's tracked runs
     assert best_init(frame(records)).startswith("not yet measured")
     records += [fake(q, "pca", s) for s, q in enumerate([0.93, 0.95, 0.94])]
-    assert best_init(frame(records)) == "pca (+3.00 points of Q3/4, the mean of its differences in 1 cell)"
+    assert best_init(frame(records)) == "pca (+3.00 points of Q3/4, the mean of its differences in 1 cell, r = 10 %)"
     records += [fake(0.5, "msra", s) for s in range(2)]  # MSRA's tracked runs, for speed: Table 2's runs stay its reference
-    assert best_init(frame(records)) == "pca (+3.00 points of Q3/4, the mean of its differences in 1 cell)"
+    assert best_init(frame(records)) == "pca (+3.00 points of Q3/4, the mean of its differences in 1 cell, r = 10 %)"
 
 
 def test_the_study_protocols():
