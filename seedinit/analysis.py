@@ -510,7 +510,7 @@ PERCENT += ("ci_high", "acc1", "acc5", "val_q34_converged", "margin", "check_sd"
 def readable(t: pd.DataFrame) -> pd.io.formats.style.Styler:
     """A table as the book shows it: readable headers, accuracies (named in ``PERCENT``, or ending in mean, Q3/4, ...)
     in percent, other numbers to three digits, yes/no for truth values, no index. A column named with a suffix, such as
-    ``msra_mean (book)``, is shown as its name without it."""
+    ``msra_mean (book)``, gets its name's header and format: ``MSRA mean (book)``, in percent."""
     base = {c: str(c).partition(" (") for c in t.columns}
     name = {c: HEADERS.get(b, b) + (f" ({rest}" if rest else "") for c, (b, _, rest) in base.items()}
     percent = [c for c, (b, _, _) in base.items() if b in PERCENT or b.endswith(("mean", "Q3/4", "at it", "− MSRA"))]
