@@ -53,11 +53,12 @@ def _slope(history: list[dict], start: int, end: int) -> float:
 def longest(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``records`` with each run trained until converged kept once, by its record of the largest cap: a run that reached the
     cap and was trained again with a larger one (``protocol.extended``) is the same run for its first epochs."""
-    last: dict[str | int, int] = {}
-    for i, r in sorted(enumerate(records), key=lambda item: item[1]["config"]["epochs"]):
-        last[same_run(r["config"]) if r["config"].get("stop", DEFAULTS["stop"]) == "converged" else i] = i
-    keep = set(last.values())
-    return [r for i, r in enumerate(records) if i in keep]
+    caps, last = largest_caps(records), {}
+    for i, r in enumerate(records):
+        key = same_run(r["config"]) if r["config"].get("stop") == "converged" else i
+        if key == i or r["config"]["epochs"] == caps[key]:
+            last[key] = i  # the last record at the largest cap
+    return [records[i] for i in sorted(last.values())]
 
 
 def frame(records: list[dict[str, Any]]) -> pd.DataFrame:
