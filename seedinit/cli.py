@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .config import DATASETS, SEED_FIELDS, Config, ConfigError
+from .config import DATASETS, SEED_FIELDS, Config, ConfigError, applies
 from .data import DataError, load_dataset, split_indices, to_float
 from .protocol import PAPER_DATASETS, RATIOS, reproduce
 from .records import RecordError, read_record, record_path, write_record
@@ -62,7 +62,8 @@ def _common_flags(p: argparse.ArgumentParser, out: str, seeds: str | None = "+")
     p.add_argument("--download", action=argparse.BooleanOptionalAction, default=True, help="download through torchvision if missing")
     p.add_argument("--out", default=out, help=f"where to write (default: {out})")
     if seeds:
-        p.add_argument("--seeds", "--seed", type=int, nargs=seeds, default=[0], metavar="S", help="RNG seed(s), one run each (default: 0)")
+        what = "RNG seed(s), one run each" if seeds == "+" else "RNG seed of the subset and the initialization"
+        p.add_argument("--seeds", "--seed", type=int, nargs=seeds, default=[0], metavar="S", help=f"{what} (default: 0)")
 
 
 def _sweep_flags(p: argparse.ArgumentParser) -> None:
@@ -83,7 +84,7 @@ def parser() -> argparse.ArgumentParser:
     _common_flags(run, "runs")
     run.add_argument("--force", action="store_true", help="re-run configurations that already have a record")
     sw = sub.add_parser("sweep", help="run a grid of configurations (YAML), skipping those already recorded")
-    sw.add_argument("grid", help="grid file: base settings, a grid of lists, seeds")
+    sw.add_argument("grid", help="grid file (YAML): base settings, grid: lists of values, seeds: the RNG seeds")
     _sweep_flags(sw)
     rep = sub.add_parser("reproduce", help="the paper's experiments: delta chosen on validation, then Table-2 arms (seedinit.protocol)")
     rep.add_argument("--datasets", nargs="+", default=list(PAPER_DATASETS), choices=DATASETS, help="default: the paper's three")
@@ -103,7 +104,7 @@ def parser() -> argparse.ArgumentParser:
 
 def _config(args: argparse.Namespace, **extra: object) -> Config:
     values = {k: v for k, v in vars(args).items() if k in {f.name for f in dataclasses.fields(Config)}}
-    return Config.from_dict({**values, **extra}, source="command line")
+    return applies(Config.from_dict({**values, **extra}, source="command line"), values, "command line")
 
 
 def writable(folder: Path, what: str = "--out") -> None:

@@ -13,7 +13,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,7 +70,8 @@ def validate(obj: Any, source: str) -> None:
 
 
 def _fail(source: str, name: str, value: Any, allowed: str) -> None:
-    raise ConfigError(f"{source}: {name}={value!r} is not allowed; {name} must be {allowed}")
+    said = "seed (the RNG seed)" if name == "seed" else name
+    raise ConfigError(f"{source}: {name}={value!r} is not allowed; {said} must be {allowed}")
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ class SeedOptions:
     delta: float = _opt(0.5, "filter mixing ratio: (1-delta)*random + delta*seed filter", rule=UNIT)
     theta: float = _opt(0.8, "learning threshold: activation level above which a place counts as represented", rule=NONNEG)
     theta_mode: str = _opt("relative", "theta is absolute, or relative to each image's peak activation", ("absolute", "relative"))
-    epsilon: float = _opt(0.5, "inhibition strength: seed = ReLU(prev - epsilon*max(prev))", rule=NONNEG)
+    epsilon: float = _opt(0.5, "inhibition strength: seed filter = ReLU(prev - epsilon*max(prev))", rule=NONNEG)
     radius: int = _opt(2, "tolerance radius r_t of the suppression square, in pixels of the output map", rule=_whole(0))
     random: str = _opt("normal", "random part g_r: N(0, 1) as the paper, or He-scaled with g_x matched", ("normal", "he"))
     selection: str = _opt("topk", "keep the top-k candidates by score, or skip near-duplicates", ("topk", "diverse"))
@@ -88,7 +89,7 @@ class SeedOptions:
         0.9, "selection=diverse: skip a candidate this close (cosine) to a kept one", rule=_real(lambda v: abs(v) <= 1, "in [-1, 1]")
     )
     act_map: str = _opt("max", "activation map over output channels", ("max", "mean"))
-    gate: str = _opt("activation", "multiply seed by the suppressed activation (paper) or by its support", ("activation", "mask"))
+    gate: str = _opt("activation", "multiply each seed filter by the suppressed activation (paper) or its support", ("activation", "mask"))
     zero_mean: bool = _opt(False, "subtract each seed filter's mean before mixing (our variant, not the paper's)", rule=BOOL)
 
     def __post_init__(self) -> None:
@@ -153,12 +154,15 @@ class Config(SeedOptions):
         return dataclasses.replace(self, **changes)
 
     def key(self) -> str:
-        """A short stable hash of every setting that changes results (not ``device`` nor ``role``).
+        """A short stable hash of every setting that changes results (not ``device`` nor ``role``, nor one that does not apply).
 
         Settings added after the first records were written count only when they differ
         from their default, so older records keep their names.
         """
         d = {k: v for k, v in self.to_dict().items() if k not in ("device", "role")}
+        for name, (on, needed) in APPLIES.items():  # a setting that does not apply counts at its default
+            if d[on] != needed:
+                d[name] = DEFAULTS[name]
         for name in LATER:
             if d[name] == DEFAULTS[name]:
                 del d[name]
@@ -180,8 +184,22 @@ class Config(SeedOptions):
         return f"{self.dataset}-r{self.ratio:g}-{self.init}{d}-s{self.seed}-{self.key()}"
 
 
+# settings that apply only when another one has a value: (that setting, its value)
+APPLIES = {name: ("init", "seed") for name in SEED_FIELDS} | {"max_cosine": ("selection", "diverse"), "window": ("stop", "fixed")}
+APPLIES |= {name: ("stop", "converged") for name in ("patience", "rtol", "atol", "score_epochs")}
+APPLIES |= {name: ("model", "lenet5") for name in ("hidden", "conv_relu")}
 LATER = ("max_cosine", "stop", "patience", "rtol", "atol", "score_epochs", "inputs", "conv_relu", "model", "track")
 DEFAULTS = {f.name: f.default for f in dataclasses.fields(Config)}
+
+
+def applies(cfg: Config, given: Iterable[str], source: str) -> Config:
+    """``cfg``, once each setting ``given`` by a user is found to apply to it: one that would change nothing is refused,
+    not ignored (a grid's MSRA runs under several deltas are one run; ``key`` counts such a setting at its default)."""
+    for name in sorted(APPLIES.keys() & set(given)):
+        on, needed = APPLIES[name]
+        if getattr(cfg, on) != needed and getattr(cfg, name) != DEFAULTS[name]:
+            _fail(source, name, getattr(cfg, name), f"left at its default, {DEFAULTS[name]!r}: it applies only when {on} is {needed}")
+    return cfg
 
 
 def same_run(config: dict[str, Any]) -> str:

@@ -124,7 +124,7 @@ def _originals(name: str, root: Path, download: bool) -> tuple[dict[str, np.ndar
         f"Put {name}.npz (keys {', '.join(KEYS)}) in {root}, or "
         + (f"the IDX files {', '.join(IDX_FILES.values())} (each may end in .gz) in {root} or {root / spec.folder / 'raw'}"
            if len(spec.image) == 2 else f"torchvision's folder {root / spec.folder}")
-        + "; for the paper's datasets `make data` copies them from ../shared/data"
+        + "; or download them through torchvision (the CLI's --download, load_dataset(..., download=True))"
     )  # fmt: skip
     found = _idx_folder(root, spec) if len(spec.image) == 2 else None
     if found:

@@ -52,7 +52,9 @@ def expand(spec: dict[str, Any], source: str = "grid") -> list[Config]:
         if not isinstance(values, list) or not values:
             raise ConfigError(f"{source}: grid.{name} must be a non-empty list; got {values!r}")
     if not isinstance(seeds, list) or not seeds:
-        raise ConfigError(f"{source}: seeds must be a non-empty list of whole numbers; got {seeds!r}")
+        raise ConfigError(f"{source}: seeds must be a non-empty list of whole numbers (RNG seeds); got {seeds!r}")
+    if "seed" in base or "seed" in grid:
+        raise ConfigError(f"{source}: the RNG seeds go in the top-level list seeds (e.g. seeds: [0, 1, 2]), not in base or grid")
     unique: dict[tuple, Config] = {}
     for combo in itertools.product(*grid.values()):
         for seed in seeds:

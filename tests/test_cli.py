@@ -55,7 +55,9 @@ def test_filters_draws_a_png(tiny_mnist):
         (["--ratio", "0"], "ratio=0.0 is not allowed; ratio must be a number in (0, 1]"),
         (["--epochs", "0"], "epochs=0 is not allowed"),
         (["--dataset", "svhn"], "invalid choice: 'svhn'"),
-        (["--seeds", "-1"], "seed=-1 is not allowed"),
+        (["--seeds", "-1"], "seed=-1 is not allowed; seed (the RNG seed) must be a whole number >= 0"),
+        (["--delta", "0.3"], "delta=0.3 is not allowed; delta must be left at its default, 0.5: it applies only when init is seed"),
+        (["--stop", "fixed", "--patience", "5"], "patience=5 is not allowed; patience must be left at its default, 20: it applies only"),
     ],
 )
 def test_bad_input_exits_2_with_a_message_and_no_traceback(tiny_mnist, capsys, flags, message):
@@ -71,7 +73,7 @@ def test_bad_input_exits_2_with_a_message_and_no_traceback(tiny_mnist, capsys, f
 def test_missing_data_offline_exits_2_with_where_to_put_it(tmp_path, capsys):
     assert main(["run", "--no-download", "--data-dir", str(tmp_path), "--out", str(tmp_path / "runs")]) == 2
     err = capsys.readouterr().err
-    assert "no data in" in err and "make data" in err and "Traceback" not in err
+    assert "no data in" in err and "--download" in err and "Traceback" not in err
 
 
 GRID = "base: {dataset: mnist, ratio: 0.5, epochs: %d}\ngrid: {init: [msra, seed]}\nseeds: [0, 1, 2]\n"

@@ -16,6 +16,14 @@ def test_key_ignores_device_and_seed_settings_of_msra_runs():
     assert Config(seed=1).run_name().startswith("mnist-r0.1-msra-s1-")
 
 
+def test_a_setting_that_does_not_apply_leaves_the_key_alone():
+    """It changes no result, so it must not change the record's name (the CLI refuses it: ``test_cli``)."""
+    assert Config(stop="fixed", patience=5).key() == Config().key() != Config(stop="converged", patience=5).key()
+    assert Config(model="resnet8", hidden=(500,)).key() == Config(model="resnet8").key() != Config(hidden=(500,)).key()
+    seed = Config(init="seed", selection="diverse")
+    assert Config(init="seed", max_cosine=0.5).key() == Config(init="seed").key() and seed.replace(max_cosine=0.5).key() != seed.key()
+
+
 @pytest.mark.parametrize(
     ("values", "message"),
     [

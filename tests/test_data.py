@@ -71,7 +71,7 @@ def test_validation_split_is_disjoint_and_stratified():
 
 
 def test_missing_data_offline_says_where_to_put_files(tmp_path):
-    with pytest.raises(DataError, match=r"no data in .*mnist\.npz.*make data"):
+    with pytest.raises(DataError, match=r"no data in .*mnist\.npz.*download=True"):
         load_dataset("mnist", tmp_path, download=False)
 
 

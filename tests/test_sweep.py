@@ -41,6 +41,7 @@ def test_expand_takes_the_product_and_drops_duplicate_msra_runs(tmp_path):
         ("grid: {delta: [0.5, 2]}", "g.yaml: delta=2 is not allowed"),
         ("grid: {delta: 0.5}", "grid.delta must be a non-empty list"),
         ("grid: {delta: [0.5]}\nseeds: []", "seeds must be a non-empty list"),
+        ("base: {seed: 3}", "the RNG seeds go in the top-level list seeds"),
         ("gird: {}", "a grid file is a mapping with keys base, grid, seeds"),
         ("grid: [", "cannot read the grid file"),
     ],
