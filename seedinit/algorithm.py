@@ -170,9 +170,7 @@ def mix(g_x: Tensor, delta: float, random: str, generator: torch.Generator | Non
     ``random="normal"``: g_r ~ N(0, 1) elementwise, as the paper. ``random="he"``:
     g_r ~ N(0, 2 / fan_in) and g_x scaled by sqrt(2), the expected norm of such g_r.
     """
-    fan_in = g_x[0].numel()
     g_r = torch.randn(g_x.shape, generator=generator, dtype=g_x.dtype, device="cpu").to(g_x.device)
     if random == "he":
-        scale = (2.0 / fan_in) ** 0.5
-        g_r, g_x = g_r * scale, g_x * 2.0**0.5
+        g_r, g_x = g_r * (2.0 / g_x[0].numel()) ** 0.5, g_x * 2.0**0.5
     return (1 - delta) * g_r + delta * g_x

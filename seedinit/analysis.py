@@ -267,19 +267,9 @@ def convergence(df: pd.DataFrame, deltas: pd.DataFrame, role: str = "table2", st
     """Per cell and arm (MSRA, the seed filters at the chosen delta): median convergence epoch, median training loss
     at the start and end of the scoring window, median accuracy gain over it, and the runs that had not converged by
     their scoring window (on the convergence protocol: within their cap; on the fixed schedule: before its last half)."""
-    return (
-        chosen_runs(df, deltas, role, stop)
-        .groupby(["dataset", "ratio", "arm"])
-        .agg(
-            runs=("q34", "size"),
-            converged_at=("converged_at", "median"),
-            loss_start=("loss_start", "median"),
-            loss_end=("loss_end", "median"),
-            gain=("gain", "median"),
-            late=("converged", lambda s: int((~s).sum())),
-        )
-        .reset_index()
-    )
+    agg = dict(runs=("q34", "size"), converged_at=("converged_at", "median"), loss_start=("loss_start", "median"))
+    agg |= dict(loss_end=("loss_end", "median"), gain=("gain", "median"), late=("converged", lambda s: int((~s).sum())))
+    return chosen_runs(df, deltas, role, stop).groupby(["dataset", "ratio", "arm"]).agg(**agg).reset_index()
 
 
 GAIN = 0.005  # a scored run whose test accuracy still rises by half a point or more over its window had not finished
@@ -370,11 +360,8 @@ def study(df: pd.DataFrame, datasets: tuple[str, ...], ratio: float) -> pd.DataF
     roles = ("study:interpretation", "study:sensitivity", "table2")
     runs = df[df["role"].isin(roles) & (df["stop"] == "fixed") & np.isclose(df["ratio"], ratio) & df["dataset"].isin(datasets)]
     runs = runs.drop_duplicates(["dataset", "arm", "delta", "seed"])
-    return (
-        runs.groupby(["dataset", "arm", "delta"], dropna=False)
-        .agg(q34=("q34", "mean"), runs=("q34", "size"), seeded=("seeded", "mean"))
-        .reset_index()
-    )
+    agg = dict(q34=("q34", "mean"), runs=("q34", "size"), seeded=("seeded", "mean"))
+    return runs.groupby(["dataset", "arm", "delta"], dropna=False).agg(**agg).reset_index()
 
 
 def schedule(df: pd.DataFrame, deltas: pd.DataFrame) -> pd.DataFrame:
@@ -386,11 +373,8 @@ def schedule(df: pd.DataFrame, deltas: pd.DataFrame) -> pd.DataFrame:
     base = base[base["seed"].isin(long["seed"]) & base["dataset"].isin(long["dataset"]) & base["ratio"].isin(long["ratio"])]
     both = pd.concat([long, base])
     both = both[_at_chosen(both, deltas)]
-    return (
-        both.groupby(["dataset", "ratio", "arm", "epochs"])
-        .agg(runs=("q34", "size"), q34=("q34", "mean"), loss_end=("loss_end", "median"))
-        .reset_index()
-    )
+    agg = dict(runs=("q34", "size"), q34=("q34", "mean"), loss_end=("loss_end", "median"))
+    return both.groupby(["dataset", "ratio", "arm", "epochs"]).agg(**agg).reset_index()
 
 
 PROVENANCE = ("git_commit", "machine", "device", "python", "torch", "torchvision", "numpy")
@@ -532,22 +516,16 @@ def headline(df: pd.DataFrame, deltas: pd.DataFrame) -> dict[str, Any]:
     t2 = converged if which == "convergence protocol" else table2(df, deltas, stop="fixed")
     verdicts = claims(t2, df, "converged" if which == "convergence protocol" else "fixed")["verdict"]
     out: dict[str, Any] = {"table2_protocol": which, "table2_cells": len(t2), "claims_total": len(verdicts)}
-    out |= {
-        "claims_reproduced": int((verdicts == "reproduced").sum()),
-        "cells_msra_better": int(((t2["p_holm"] < ALPHA) & (t2["diff"] < 0)).sum()),
-    }
-    for end, row in (
-        ("min", t2.loc[t2["diff"].abs().idxmin()] if len(t2) else None),
-        ("max", t2.loc[t2["diff"].abs().idxmax()] if len(t2) else None),
-    ):
+    out["claims_reproduced"] = int((verdicts == "reproduced").sum())
+    out["cells_msra_better"] = int(((t2["p_holm"] < ALPHA) & (t2["diff"] < 0)).sum())
+    for end in ("min", "max"):
+        row = t2.loc[getattr(t2["diff"].abs(), f"idx{end}")()] if len(t2) else None
         out[f"diff_{end}"] = float(100 * row["diff"]) if row is not None else math.nan
         out[f"diff_{end}_cell"] = f"{row['dataset']}, r = {100 * row['ratio']:g} %" if row is not None else "no cell"
     speed = convergence(df, deltas)
     epochs = speed.pivot_table(index=["dataset", "ratio"], columns="arm", values="converged_at")
-    out |= {
-        "converged_cells": len(converged),
-        "converged_msra_better": int(((converged["p_holm"] < ALPHA) & (converged["diff"] < 0)).sum()),
-    }
+    out["converged_cells"] = len(converged)
+    out["converged_msra_better"] = int(((converged["p_holm"] < ALPHA) & (converged["diff"] < 0)).sum())
     out["converged_later"] = float((epochs["seed"] / epochs["msra"]).median()) if {"seed", "msra"} <= set(epochs) else math.nan
     out |= {f"unconverged_{a}": int(speed.loc[speed["arm"] == a, "late"].sum()) for a in ("msra", "seed")}
     capped = speed[(speed["late"] > 0) & (speed["arm"] == "seed")][["dataset", "ratio", "late", "runs"]]
@@ -598,11 +576,8 @@ def _unjudged(check: pd.DataFrame) -> str:
     for c in check[check["same"].isna()].itertuples():
         why = [f"{c.check_runs} of {c.check_size} runs recorded"] * (c.check_runs < c.check_size)
         why += [f"{c.unconverged} of {c.check_size} runs never converged within their cap"] * (c.unconverged > 0)
-        chose = (
-            f"δ = {c.delta_converged:g} (the grid's: {c.delta:g})"
-            if not np.isclose(c.delta_converged, c.delta)
-            else f"the grid's δ, {c.delta:g}"
-        )
+        same = np.isclose(c.delta_converged, c.delta)
+        chose = f"the grid's δ, {c.delta:g}" if same else f"δ = {c.delta_converged:g} (the grid's: {c.delta:g})"
         chose = f", and its runs choose {chose}" if c.check_runs else ""
         words.append(f"{c.dataset}, r = {100 * c.ratio:g} %: {' and '.join(why)}{chose}")
     return "; ".join(words) or "none"

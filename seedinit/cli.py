@@ -48,7 +48,8 @@ def _config_flags(p: argparse.ArgumentParser, only: tuple[str, ...] | None = Non
     for f in dataclasses.fields(Config):
         if f.name in ("seed", "role") or (only is not None and f.name not in only):
             continue
-        flag, kw = "--" + f.name.replace("_", "-"), {"help": f"{f.metadata['help']} (default: {f.default})", "default": argparse.SUPPRESS}
+        shown = " ".join(map(str, f.default)) if isinstance(f.default, tuple) else f.default
+        flag, kw = "--" + f.name.replace("_", "-"), {"help": f"{f.metadata['help']} (default: {shown})", "default": argparse.SUPPRESS}
         if isinstance(f.default, bool):
             p.add_argument(flag, action=argparse.BooleanOptionalAction, **kw)
         elif isinstance(f.default, tuple):
@@ -59,7 +60,7 @@ def _config_flags(p: argparse.ArgumentParser, only: tuple[str, ...] | None = Non
 
 def _common_flags(p: argparse.ArgumentParser, out: str, seeds: str | None = "+") -> None:
     p.add_argument("--data-dir", default="data", help="folder with <dataset>.npz or the original files (default: data)")
-    p.add_argument("--download", action=argparse.BooleanOptionalAction, default=True, help="download through torchvision if missing")
+    p.add_argument("--download", action=argparse.BooleanOptionalAction, default=True, help="fetch a missing dataset (default: yes)")
     p.add_argument("--out", default=out, help=f"where to write (default: {out})")
     if seeds:
         what = "RNG seed(s), one run each" if seeds == "+" else "RNG seed of the subset and the initialization"
@@ -88,7 +89,7 @@ def parser() -> argparse.ArgumentParser:
     _sweep_flags(sw)
     rep = sub.add_parser("reproduce", help="the paper's experiments: delta chosen on validation, then Table-2 arms (seedinit.protocol)")
     rep.add_argument("--datasets", nargs="+", default=list(PAPER_DATASETS), choices=DATASETS, help="default: the paper's three")
-    rep.add_argument("--ratios", type=float, nargs="+", default=list(RATIOS), help="default: 0.01 0.05 0.1")
+    rep.add_argument("--ratios", type=float, nargs="+", default=list(RATIOS), help="one or more of 0.01 0.05 0.1 (default: all three)")
     studies = "skip the studies (interpretation, sensitivity, baseline, schedule, the delta grid's check, comparison, ResNet)"
     rep.add_argument("--no-studies", dest="studies", action="store_false", help=studies)
     stages = "1: the delta grids, the interpretation, sensitivity and baseline studies; 2: the Table-2 arms and the other studies"

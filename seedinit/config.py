@@ -13,7 +13,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +67,17 @@ def validate(obj: Any, source: str) -> None:
         _fail(source, "theta", obj.theta, "in [0, 1] when theta_mode is relative")
     if getattr(obj, "stop", "fixed") == "converged" and obj.epochs < (need := 2 * obj.patience + obj.score_epochs):
         _fail(source, "epochs", obj.epochs, f"at least 2*patience + score_epochs = {need} when stop is converged")
+
+
+def build(cls: type, values: dict[str, Any], source: str, allowed: Sequence[str]) -> Any:
+    """``cls(**values)``; ConfigError naming ``source`` and the unknown or bad setting."""
+    unknown = sorted(set(values) - set(allowed))
+    if unknown:
+        raise ConfigError(f"{source}: unknown setting(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
+    try:
+        return cls(**values)
+    except ConfigError as err:
+        raise ConfigError(str(err).replace(f"{cls.__name__}:", f"{source}:", 1)) from None
 
 
 def _fail(source: str, name: str, value: Any, allowed: str) -> None:
@@ -136,15 +147,8 @@ class Config(SeedOptions):
     @classmethod
     def from_dict(cls, values: dict[str, Any], source: str = "arguments") -> Config:
         """Build a Config from plain values (CLI, papermill, JSON), naming ``source`` in errors."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - names)
-        if unknown:
-            raise ConfigError(f"{source}: unknown setting(s) {', '.join(unknown)}; allowed: {', '.join(sorted(names))}")
         kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}  # JSON lists -> tuples
-        try:
-            return cls(**kwargs)
-        except ConfigError as err:
-            raise ConfigError(str(err).replace(f"{cls.__name__}:", f"{source}:", 1)) from None
+        return build(cls, kwargs, source, sorted(f.name for f in dataclasses.fields(cls)))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values (tuples become lists)."""

@@ -19,20 +19,18 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .algorithm import TopK, mix, seed_filters, select_diverse
-from .config import SEED_FIELDS, ConfigError, SeedOptions
+from .config import SEED_FIELDS, ConfigError, SeedOptions, build
 
 Generator = torch.Generator | None
 Layers = Sequence[str] | None  # the names of the conv layers to set; None: all
 
 
-def _random_init_(model: nn.Module, fill: Callable[[Tensor], object]) -> nn.Module:
+def _random_init_(model: nn.Module, fill: Callable[[Tensor], Tensor]) -> nn.Module:
     """Every Conv2d and Linear weight drawn by ``fill`` on the CPU (one generator, the same weights on any device); zero biases."""
     for m in model.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
             with torch.no_grad():
-                w = torch.empty(m.weight.shape)
-                fill(w)
-                m.weight.copy_(w)
+                m.weight.copy_(fill(torch.empty(m.weight.shape)))
                 if m.bias is not None:
                     m.bias.zero_()
     return model
@@ -214,7 +212,8 @@ def seed_init_(
     (the model's float input, streamed ``batch_size`` at a time); if fewer candidates
     exist, the remaining filters keep their current weights. Biases are zeroed.
     """
-    o = _options(options, settings)
+    base = {name: getattr(options, name) for name in SEED_FIELDS} if options is not None else {}
+    o = build(SeedOptions, base | settings, "seed_init_", SEED_FIELDS)
     algo = dict(theta=o.theta, epsilon=o.epsilon, radius=o.radius, theta_mode=o.theta_mode, act_map=o.act_map, gate=o.gate)
 
     def make(conv: nn.Conv2d) -> tuple[Tensor, int, list[float]]:
@@ -234,18 +233,6 @@ def seed_init_(
         return mix(g_x, o.delta, o.random, generator), best.seen, scores.tolist()
 
     return _init_convs_("seed_init_", model, images, layers, batch_size, make)
-
-
-def _options(options: SeedOptions | None, settings: dict[str, object]) -> SeedOptions:
-    """``options`` (or the defaults) with ``settings`` applied; ConfigError naming an unknown or bad setting."""
-    unknown = sorted(set(settings) - set(SEED_FIELDS))
-    if unknown:
-        raise ConfigError(f"seed_init_: unknown setting(s) {', '.join(unknown)}; allowed: {', '.join(SEED_FIELDS)}")
-    base = {name: getattr(options, name) for name in SEED_FIELDS} if options is not None else {}
-    try:
-        return SeedOptions(**(base | settings))
-    except ConfigError as err:
-        raise ConfigError(str(err).replace("SeedOptions:", "seed_init_:", 1)) from None
 
 
 def lsuv_init_(

@@ -29,7 +29,6 @@ def filter_grid(weight: Tensor, pad: int = 1) -> Tensor:
         w = torch.cat([w, torch.full((rows * cols - k, 1, s, s), float("nan"))]).view(rows, cols, s, s)
     else:
         rows, cols = k, c
-        w = w.view(rows, cols, s, s)
     grid = torch.full((rows * (s + pad) + pad, cols * (s + pad) + pad), float("nan"))
     for i in range(rows):
         for j in range(cols):
@@ -39,13 +38,12 @@ def filter_grid(weight: Tensor, pad: int = 1) -> Tensor:
 
 def plot_filters(model: nn.Module, layers: tuple[str, ...] = ("c1", "c3"), title: str = "") -> plt.Figure:
     """The initial filters of the named conv layers, side by side (the paper's Fig. 2 style)."""
-    grids = [filter_grid(model.get_submodule(name).weight) for name in layers]
-    fig, axes = plt.subplots(1, len(grids), figsize=(4 * len(grids), 6), squeeze=False)
-    for ax, name, grid in zip(axes[0], layers, grids):
-        conv = model.get_submodule(name)
+    convs = [model.get_submodule(name) for name in layers]
+    fig, axes = plt.subplots(1, len(convs), figsize=(4 * len(convs), 6), squeeze=False)
+    for ax, name, conv in zip(axes[0], layers, convs):
         cmap = plt.get_cmap("RdBu_r").copy()
         cmap.set_bad("white")
-        ax.imshow(grid, cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
+        ax.imshow(filter_grid(conv.weight), cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
         ax.set_title(f"{name}: {conv.out_channels} filters {conv.in_channels}x{conv.kernel_size[0]}x{conv.kernel_size[1]}")
         ax.axis("off")
     if title:
@@ -136,10 +134,9 @@ def plot_convergence(runs: pd.DataFrame) -> plt.Figure:
         ax_l.scatter(x, mine["loss_end"], s=12, color=colour, label=f"{arm}: end")
     for ax in (ax_e, ax_l):
         ax.set_xticks(range(len(cells)), [f"{d}\nr = {100 * r:g} %" for d, r in cells], fontsize=7)
+        ax.legend(fontsize=7)
     ax_e.set(ylabel="epoch the loss converged (x: the cap)", yscale="log")
     ax_l.set(ylabel="training loss", yscale="log")
-    ax_e.legend(fontsize=7)
-    ax_l.legend(fontsize=7)
     fig.tight_layout()
     return fig
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import math
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -212,12 +211,11 @@ def stage2_runs(
     runs = []
     for d in datasets:
         for r in ratios:
-            delta = deltas.get((d, r), math.nan)
-            if math.isnan(delta):
+            if (d, r) not in deltas:
                 log(f"{d}, r = {100 * r:g} %: its delta grid (stage 1) is not complete, so no delta chosen; stage 2 skips this cell")
                 continue
-            log(f"{d}, r = {100 * r:g} %: delta = {delta:g}, chosen on validation")
-            runs += stage2_cell(d, r, delta, studies, schedule)
+            log(f"{d}, r = {100 * r:g} %: delta = {deltas[d, r]:g}, chosen on validation")
+            runs += stage2_cell(d, r, deltas[d, r], studies, schedule)
     if studies:
         runs += [c for c in comparison_runs(records) if c.dataset in datasets and c.ratio in ratios]
         runs += resnet_runs(records) if "cifar10" in datasets and STUDY_RATIO in ratios else []

@@ -96,6 +96,7 @@ def provenance(device: torch.device) -> dict[str, Any]:
     commit = _git("rev-parse", "HEAD")
     if os.environ.get("SEEDINIT_GIT_COMMIT"):  # a copy of the code whose .git is missing or stale (a remote worker)
         commit, status = os.environ["SEEDINIT_GIT_COMMIT"], os.environ.get("SEEDINIT_GIT_STATUS")
+    gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
     return {
         "git_commit": commit,
         "git_dirty": None if status is None else bool(status),
@@ -104,9 +105,7 @@ def provenance(device: torch.device) -> dict[str, Any]:
         "torch": torch.__version__,
         "torchvision": torchvision.__version__,
         "numpy": np.__version__,
-        "device": torch.cuda.get_device_name(device)
-        if device.type == "cuda"
-        else f"cpu ({platform.machine()}, {torch.get_num_threads()} threads)",
-        "machine": f"{cpu_model()}, {os.cpu_count()} cores" + (f", {torch.cuda.get_device_name(device)}" if device.type == "cuda" else ""),
+        "device": gpu or f"cpu ({platform.machine()}, {torch.get_num_threads()} threads)",
+        "machine": f"{cpu_model()}, {os.cpu_count()} cores" + (f", {gpu}" if gpu else ""),
         "platform": platform.platform(),
     }

@@ -48,17 +48,17 @@ class Single(Runs):
     """One model behind the K-run interface (K = 1): the plain training step, bit for bit."""
 
     def __init__(self, model: nn.Module) -> None:
-        self.model, self.module, self.k = model, model, 1
+        self.module, self.k = model, 1
 
     def parameters(self) -> list[Tensor]:
-        return list(self.model.parameters())
+        return list(self.module.parameters())
 
     def logits(self, x: Tensor, shared: bool) -> Tensor:
         """``(1, B, classes)`` for a batch ``(B, ...)`` (shared) or ``(1, B, ...)``."""
-        return self.model(x if shared else x[0]).unsqueeze(0)
+        return self.module(x if shared else x[0]).unsqueeze(0)
 
     def losses(self, x: Tensor, y: Tensor) -> Tensor:
-        return F.cross_entropy(self.model(x[0]), y[0]).view(1)
+        return F.cross_entropy(self.module(x[0]), y[0]).view(1)
 
 
 class Stacked(Runs):
@@ -66,11 +66,10 @@ class Stacked(Runs):
 
     def __init__(self, models: list[nn.Module]) -> None:
         self.params, self.buffers = stack_module_state(models)
-        self.base, self.k = copy.deepcopy(models[0]).to("meta"), len(models)
-        self.module = self.base
+        self.module, self.k = copy.deepcopy(models[0]).to("meta"), len(models)
 
         def one(p: dict, b: dict, x: Tensor) -> Tensor:
-            return functional_call(self.base, (p, b), (x,))
+            return functional_call(self.module, (p, b), (x,))
 
         self.shared_x = vmap(one, in_dims=(0, 0, None))  # every model sees the same batch
         self.own_x = vmap(one, in_dims=(0, 0, 0))  # model k sees batch k
@@ -82,8 +81,7 @@ class Stacked(Runs):
         return (self.shared_x if shared else self.own_x)(self.params, self.buffers, x)
 
     def losses(self, x: Tensor, y: Tensor) -> Tensor:
-        logits = self.logits(x, shared=False)  # (K, B, classes)
-        return F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none").view(y.shape).mean(1)
+        return F.cross_entropy(self.logits(x, shared=False).flatten(0, 1), y.flatten(), reduction="none").view(y.shape).mean(1)
 
 
 def stack(models: list[nn.Module]) -> Runs:
@@ -158,12 +156,10 @@ class Progress:
         return evaluated(epoch, c.epochs, c.window) if c.stop == "fixed" else epoch >= start
 
 
-TRACKED = 2000  # Config.track: the first 2,000 of a fixed permutation of the test set (RNG seed 0, stream "track")
-
-
 def tracked(n: int) -> Tensor:
-    """The test images whose accuracy ``Config.track`` measures after every epoch: the same for every run."""
-    return torch.randperm(n, generator=generator(0, "track"))[:TRACKED]
+    """The test images whose accuracy ``Config.track`` measures after every epoch, the same for every run: the first
+    2,000 of a fixed permutation of the test set (RNG seed 0, stream "track")."""
+    return torch.randperm(n, generator=generator(0, "track"))[:2000]
 
 
 def fit(net: Runs, pool: Pool, configs: list[Config], orders: list[torch.Generator], progress: bool = False) -> list[Progress]:
