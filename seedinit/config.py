@@ -3,7 +3,8 @@
 ``SeedOptions`` holds Algorithm 1's settings (what ``seed_init_`` takes); ``Config`` adds
 data, model, training and scoring. Every field carries its help text and its rule, and
 one function, ``validate``, checks them all: a bad value raises ``ConfigError`` naming
-the value, what is allowed and where it came from.
+the value, what is allowed and where it came from. ``APPLIES`` says when a setting
+matters: ``key`` ignores one that does not, and ``applies`` refuses one a user gave.
 """
 
 from __future__ import annotations
