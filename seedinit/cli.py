@@ -109,12 +109,15 @@ def _config(args: argparse.Namespace, **extra: object) -> Config:
 
 
 def writable(folder: Path, what: str = "--out") -> None:
-    """Make ``folder`` if needed and check a file can be written there; ConfigError saying what is wrong otherwise."""
+    """Check that ``folder`` is, or can be made as, a folder files can be written in, without making it (a command that
+    stops early leaves nothing behind); ConfigError saying what is wrong otherwise."""
     if folder.exists() and not folder.is_dir():
         raise ConfigError(f"{what} {folder} is a file; it must be a folder (existing, or one that can be made)")
+    base = next(p for p in (folder, *folder.parents) if p.exists())  # the folder, or the nearest one above it
+    if not base.is_dir():
+        raise ConfigError(f"{what} {folder} cannot be made: {base} is a file; choose a folder you can write")
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=folder).close()
+        tempfile.TemporaryFile(dir=base).close()
     except OSError as err:
         raise ConfigError(f"{what} {folder} cannot be written ({err.strerror}); choose a folder you can write") from None
 
@@ -230,6 +233,7 @@ def cmd_filters(args: argparse.Namespace) -> int:
     train_idx, _ = split_indices(cfg, data.y_train)
     model, reports = build_model(cfg, to_float(data.x_train[train_idx].to(resolve_device(cfg.device))), data.num_classes)
     what = f"seed filters, delta={cfg.delta:g}" if cfg.init == "seed" else "MSRA" if cfg.init == "msra" else cfg.init
+    out.parent.mkdir(parents=True, exist_ok=True)
     plot_filters(model, title=f"{cfg.dataset}, r={cfg.ratio:g}: {what}").savefig(out, dpi=120)
     for r in reports:
         print(f"{r.layer}: {r.seeded}/{r.filters} filters seeded from {r.candidates} candidates in {r.seconds:.2f} s")

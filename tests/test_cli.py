@@ -74,6 +74,7 @@ def test_missing_data_offline_exits_2_with_where_to_put_it(tmp_path, capsys):
     assert main(["run", "--no-download", "--data-dir", str(tmp_path), "--out", str(tmp_path / "runs")]) == 2
     err = capsys.readouterr().err
     assert "no data in" in err and "--download" in err and "Traceback" not in err
+    assert not (tmp_path / "runs").exists()  # a command that stops early leaves no empty folder behind
 
 
 GRID = "base: {dataset: mnist, ratio: 0.5, epochs: %d}\ngrid: {init: [msra, seed]}\nseeds: [0, 1, 2]\n"
@@ -89,6 +90,7 @@ def bad_inputs(root):
     return [
         (["run", *data, "--out", str(root / "a-file")], "is a file; it must be a folder"),
         (["run", *data, "--out", "/proc/seedinit-runs"], "cannot be written"),
+        (["run", *data, "--out", str(root / "a-file" / "runs")], "a-file is a file"),
         (["run", "--data-dir", str(root / "nothing"), "--no-download", *out], "no data in"),
         (["run", *data, *out, "--device", "cuda"], "not available on this machine") if not torch.cuda.is_available() else
         (["run", *data, *out, "--lr", "0"], "lr=0.0 is not allowed"),
@@ -110,7 +112,7 @@ def test_bad_inputs_stop_before_training_with_one_line_and_status_2(tiny_mnist):
         assert done.returncode == 2, (args, done.stderr)
         assert message in done.stderr and "Traceback" not in done.stderr, (args, done.stderr)
         assert done.stderr.count("\n") == 1, done.stderr
-    assert not (tiny_mnist / "runs").exists() or not list((tiny_mnist / "runs").iterdir())  # nothing trained, nothing written
+    assert not (tiny_mnist / "runs").exists()  # nothing trained, nothing written, no empty folder
 
 
 def test_filters_takes_only_its_flags_and_the_same_seed_flag_as_run(tiny_mnist):
