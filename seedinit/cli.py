@@ -161,7 +161,7 @@ def _sweeper(args: argparse.Namespace) -> Callable[[list[Config]], None]:
     workers = (os.cpu_count() or 1) if args.workers is None else args.workers
     for flag, value in (("--workers", workers), ("--threads", 1 if args.threads is None else args.threads)):
         if value < 1:
-            raise ConfigError(f"{flag}={value} is not allowed; it must be a whole number >= 1")
+            raise ConfigError(f"{flag} {value} is not allowed; it must be a whole number >= 1")
     if args.scheduler and args.executor != "dask":
         raise ConfigError(f"--scheduler {args.scheduler} needs --executor dask; without it the runs train here")
     writable(Path(args.out))

@@ -29,7 +29,11 @@ ROLES = "user, delta-grid, table2 or study:<name>"
 
 
 class ConfigError(ValueError):
-    """A configuration value is out of range or of the wrong kind."""
+    """A configuration value is out of range or of the wrong kind; ``setting`` is (name, value, what is allowed) if one."""
+
+    def __init__(self, message: str, setting: tuple[str, Any, str] | None = None) -> None:
+        super().__init__(message)
+        self.setting = setting
 
 
 Rule = tuple[Callable[[Any], bool], str]
@@ -78,12 +82,19 @@ def build(cls: type, values: dict[str, Any], source: str, allowed: Sequence[str]
     try:
         return cls(**values)
     except ConfigError as err:
-        raise ConfigError(str(err).replace(f"{cls.__name__}:", f"{source}:", 1)) from None
+        raise ConfigError(_said(source, *err.setting), err.setting) if err.setting else err from None
 
 
 def _fail(source: str, name: str, value: Any, allowed: str) -> None:
-    said = "seed (the RNG seed)" if name == "seed" else name
-    raise ConfigError(f"{source}: {name}={value!r} is not allowed; {said} must be {allowed}")
+    raise ConfigError(_said(source, name, value, allowed), (name, value, allowed))
+
+
+def _said(source: str, name: str, value: Any, allowed: str) -> str:
+    """What is wrong, as its user typed it: ``--theta-mode x`` on the command line, ``source: theta_mode='x'`` elsewhere."""
+    shown = " ".join(map(str, value)) if isinstance(value, tuple) else value
+    flag = "--" + ("seeds" if name == "seed" else name.replace("_", "-"))
+    typed = f"{flag} {shown}" if source == "command line" else f"{source}: {name}={value!r}"
+    return f"{typed} is not allowed; {'seed (the RNG seed)' if name == 'seed' else name} must be {allowed}"
 
 
 @dataclass(frozen=True)

@@ -51,13 +51,13 @@ def test_filters_draws_a_png(tiny_mnist):
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        (["--delta", "1.5"], "delta=1.5 is not allowed; delta must be a number in [0, 1]"),
-        (["--ratio", "0"], "ratio=0.0 is not allowed; ratio must be a number in (0, 1]"),
-        (["--epochs", "0"], "epochs=0 is not allowed"),
+        (["--delta", "1.5"], "--delta 1.5 is not allowed; delta must be a number in [0, 1]"),
+        (["--ratio", "0"], "--ratio 0.0 is not allowed; ratio must be a number in (0, 1]"),
+        (["--epochs", "0"], "--epochs 0 is not allowed"),
         (["--dataset", "svhn"], "invalid choice: 'svhn'"),
-        (["--seeds", "-1"], "seed=-1 is not allowed; seed (the RNG seed) must be a whole number >= 0"),
-        (["--delta", "0.3"], "delta=0.3 is not allowed; delta must be left at its default, 0.5: it applies only when init is seed"),
-        (["--stop", "fixed", "--patience", "5"], "patience=5 is not allowed; patience must be left at its default, 20: it applies only"),
+        (["--seeds", "-1"], "--seeds -1 is not allowed; seed (the RNG seed) must be a whole number >= 0"),
+        (["--delta", "0.3"], "--delta 0.3 is not allowed; delta must be left at its default, 0.5: it applies only when init is seed"),
+        (["--stop", "fixed", "--patience", "5"], "--patience 5 is not allowed; patience must be left at its default, 20: it applies only"),
     ],
 )
 def test_bad_input_exits_2_with_a_message_and_no_traceback(tiny_mnist, capsys, flags, message):
@@ -93,11 +93,11 @@ def bad_inputs(root):
         (["run", *data, "--out", str(root / "a-file" / "runs")], "a-file is a file"),
         (["run", "--data-dir", str(root / "nothing"), "--no-download", *out], "no data in"),
         (["run", *data, *out, "--device", "cuda"], "not available on this machine") if not torch.cuda.is_available() else
-        (["run", *data, *out, "--lr", "0"], "lr=0.0 is not allowed"),
+        (["run", *data, *out, "--lr", "0"], "--lr 0.0 is not allowed"),
         (["sweep", str(root / "empty.yaml"), *data, *out], "settings in base or grid"),
         (["sweep", str(root / "seeds-only.yaml"), *data, *out], "settings in base or grid"),
-        (["sweep", str(root / "g.yaml"), *data, *out, "--workers", "0"], "--workers=0 is not allowed"),
-        (["sweep", str(root / "g.yaml"), *data, *out, "--threads", "-1"], "--threads=-1 is not allowed"),
+        (["sweep", str(root / "g.yaml"), *data, *out, "--workers", "0"], "--workers 0 is not allowed"),
+        (["sweep", str(root / "g.yaml"), *data, *out, "--threads", "-1"], "--threads -1 is not allowed"),
         (["sweep", str(root / "g.yaml"), *data, *out, "--executor", "dask", "--scheduler", "tcp://127.0.0.1:9"], "no dask scheduler"),
         (["sweep", str(root / "g.yaml"), *data, *out, "--scheduler", "tcp://127.0.0.1:9"], "needs --executor dask"),
         (["filters", *data, "--out", str(root)], "must name an image file"),
