@@ -600,17 +600,20 @@ def best_init(df: pd.DataFrame | None) -> str:
     return f"{name} ({100 * mean:+.2f} points of Q3/4, the mean of its differences in {n:g} cell{'' if n == 1 else 's'}, r = {ratios})"
 
 
-def verdicts(table: pd.DataFrame | None) -> str:
-    """Per initializer of a ``comparison`` table (None: none), its cells better than, worse than, not different from MSRA, or untested."""
+def verdicts(table: pd.DataFrame | None, planned: int = 0) -> str:
+    """Per initializer of a ``comparison`` table (None: none), its cells better than, worse than, not different from MSRA, or
+    untested; a cell with fewer than ``planned`` runs of the initializer recorded is still being recorded, not judged."""
     if table is None:
         return "not yet measured (no run recorded)"
     words = []
     for name, rows in table[table["arm"] != "msra"].groupby("arm"):
-        tested = rows["p_holm"].notna()  # a Welch test needs 2 converged runs per arm
-        sig = rows["significant"].fillna(False)
+        partial = rows["n"] + rows["unconverged"] < planned
+        tested = rows["p_holm"].notna() & ~partial  # a Welch test needs 2 converged runs per arm
+        sig = rows["significant"].fillna(False) & ~partial
         better, worse = int((sig & (rows["diff"] > 0)).sum()), int((sig & (rows["diff"] < 0)).sum())
         counts = {"better": better, "worse": worse, "no significant difference": int(tested.sum()) - better - worse}
-        counts["not tested (fewer than 2 converged runs)"] = int((~tested).sum())
+        counts["not tested (fewer than 2 converged runs)"] = int((~tested & ~partial).sum())
+        counts[f"still being recorded (fewer than {planned} runs)"] = int(partial.sum())
         said = ", ".join(f"{what} in {k}" for what, k in counts.items() if k)
         words.append(f"{READINGS.get(name, name)}: {said} of {len(rows)} cell{'' if len(rows) == 1 else 's'}")
     return "; ".join(words) or "not yet measured (no run recorded)"

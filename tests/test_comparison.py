@@ -94,6 +94,9 @@ def test_the_comparison_table_and_its_forest_plot():
     fig = plot_forest(t)
     assert len(fig.axes[0].get_yticklabels()) == 2  # the differences of PCA and the paper's reading
     assert verdicts(t) == "pca: better in 1 of 1 cell; the paper's seed filters: worse in 1 of 1 cell"  # Holm p 0.021 and 0.0037
+    assert verdicts(t, planned=4) == (  # 4 runs of PCA recorded (one never converged), 3 of the paper's reading
+        "pca: better in 1 of 1 cell; the paper's seed filters: still being recorded (fewer than 4 runs) in 1 of 1 cell"
+    )
     assert speed_words(t).startswith("not yet measured")  # no tracked run of MSRA or the paper's reading
     tracked = [fake(q, arm, s) for arm in ("msra", "seed") for s, q in enumerate([0.8, 0.9])]
     assert speed_words(comparison(records + tracked, t2_deltas)) == "mnist, r = 10 %: 8 epochs against 8"

@@ -69,9 +69,9 @@ def test_the_comparison_notebook_shows_its_table_forest_plot_and_counts(tmp_path
     from test_analysis import grid
     from test_comparison import fake
 
-    arms = {"msra": [0.90, 0.92, 0.91], "seed": [0.85, 0.86, 0.84]}
+    arms = {"msra": [0.90, 0.92, 0.91] * 4, "seed": [0.85, 0.86, 0.84] * 4}  # 12 RNG seeds: judged, the protocol plans 10
     t2 = [fake(q, arm, s, role="table2") for arm, qs in arms.items() for s, q in enumerate(qs)]
-    pca = [fake(q, "pca", s) for s, q in enumerate([0.93, 0.95, 0.94])]
+    pca = [fake(q, "pca", s) for s, q in enumerate([0.93, 0.95, 0.94] * 4)]
     delta_grid = [r | {"seconds": {"init": 0.0, "train": 1.0}} for r in grid("mnist", 0.1, {0.5: 0.9})]
     (tmp_path / "runs").mkdir()
     for i, r in enumerate(t2 + pca + delta_grid):
