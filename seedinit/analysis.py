@@ -506,11 +506,11 @@ def readable(t: pd.DataFrame) -> pd.io.formats.style.Styler:
     return shown.style.hide(axis="index").format(formats, na_rep="–")
 
 
-def headline(df: pd.DataFrame, deltas: pd.DataFrame) -> dict[str, Any]:
+def headline(df: pd.DataFrame, deltas: pd.DataFrame, planned: int = 0) -> dict[str, Any]:
     """The book's abstract in numbers: which Table 2 it rests on, claims reproduced, the smallest and largest differences;
     the convergence protocol's cells so far, those MSRA wins, how many times MSRA's epochs the seed filters take to
     converge (median over cells), the runs of each arm that reached the cap unconverged (and the seed filters' cells);
-    the comparison's best initializer."""
+    the comparison's best initializer (``best_init``, over the cells with ``planned`` runs recorded)."""
     converged = table2(df, deltas)
     which = "convergence protocol" if len(converged) == len(deltas) and len(converged) else "fixed schedule"
     t2 = converged if which == "convergence protocol" else table2(df, deltas, stop="fixed")
@@ -548,7 +548,7 @@ def headline(df: pd.DataFrame, deltas: pd.DataFrame) -> dict[str, Any]:
     out["baseline_reaching"] = "; ".join(reach) or "none"
     mnist10 = t2[(t2["dataset"] == "mnist") & np.isclose(t2["ratio"], 0.1)]["msra_mean"]
     out["msra_mnist10"] = float(100 * mnist10.iloc[0]) if len(mnist10) else math.nan
-    return out | {"best_init": best_init(df)}
+    return out | {"best_init": best_init(df, planned)}
 
 
 def _differs(df: pd.DataFrame, check: pd.DataFrame) -> str:
@@ -583,12 +583,14 @@ def _unjudged(check: pd.DataFrame) -> str:
     return "; ".join(words) or "none"
 
 
-def best_init(df: pd.DataFrame | None) -> str:
+def best_init(df: pd.DataFrame | None, planned: int = 0) -> str:
     """The comparison study's initializer (the paper's reading aside) with the highest mean difference to MSRA (Table 2's,
-    the same cells), in words with the ratios of those cells (None: no records)."""
+    the same cells), in words with the ratios of those cells (None: no records); a cell where an initializer has fewer
+    than ``planned`` runs recorded is still being recorded and left out, as ``verdicts`` does."""
     if df is None:
         return "not yet measured (no comparison run is recorded)"
     study = runs_of(df, "study:comparison")[lambda t: ~t["arm"].isin(["msra", "seed"])]  # their Q3/4 are Table 2's (``comparison``)
+    study = study[study.groupby(["dataset", "ratio", "arm"])["q34"].transform("size") >= planned]
     runs = pd.concat([study, runs_of(df)[lambda t: t["arm"] == "msra"]]).assign(role="study:comparison")
     t = against_msra(runs, converged_only=True)
     per = t.groupby("arm")["diff"].agg(["mean", "size"])
