@@ -387,6 +387,22 @@ def machines(records: list[dict[str, Any]]) -> pd.DataFrame:
     return p.value_counts().rename("runs").reset_index() if len(p) else p
 
 
+PAPER_MEAN, CONTROL_MEAN = "seed_mean (paper's, N(0, 1))", "seed_mean (control, He's scale)"
+
+
+def control_arm(df: pd.DataFrame, deltas: pd.DataFrame, fixed: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The control arm (``seed[he]``, fixed schedule) per Table-2 cell beside the paper's reading (``fixed``: the fixed
+    schedule's ``table2``) and MSRA, and in words the cells where the control's mean is above the paper's reading's."""
+    t = table2(df, deltas, arm_name="seed[he]", stop="fixed").rename(columns={"seed_mean": CONTROL_MEAN, "diff": "control − MSRA"})
+    if t.empty:
+        return t, "no cell yet (no control run recorded)"
+    t = t.join(fixed.set_index(["dataset", "ratio"])["seed_mean"].rename(PAPER_MEAN), on=["dataset", "ratio"])
+    above = t[t[CONTROL_MEAN] > t[PAPER_MEAN]]
+    cells = "; ".join(f"{d}, r = {100 * r:g} %" for d, r in above[["dataset", "ratio"]].itertuples(index=False))
+    shown = ["dataset", "ratio", "delta", "msra_mean", PAPER_MEAN, CONTROL_MEAN, "control − MSRA", "p_welch"]
+    return t[shown], f"{len(above)} of {len(t)} cells ({cells or 'none'})"
+
+
 def delta03(df: pd.DataFrame) -> pd.DataFrame:
     """The paper's collapse case, MNIST r = 10 %: the Table-2 arms beside delta = 0.3, per training protocol."""
     cell = df[(df["role"] == "table2") & (df["dataset"] == "mnist") & np.isclose(df["ratio"], 0.1) & df["arm"].isin(["msra", "seed"])]

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .config import DATASETS, SEED_FIELDS, Config, ConfigError, applies
+from .config import DATASETS, SEED_FIELDS, Config, ConfigError, applies, flag
 from .data import DataError, load_dataset, split_indices, to_float
 from .protocol import PAPER_DATASETS, RATIOS, reproduce
 from .records import RecordError, read_record, record_path, write_record
@@ -49,13 +49,13 @@ def _config_flags(p: argparse.ArgumentParser, only: tuple[str, ...] | None = Non
         if f.name in ("seed", "role") or (only is not None and f.name not in only):
             continue
         shown = " ".join(map(str, f.default)) if isinstance(f.default, tuple) else f.default
-        flag, kw = "--" + f.name.replace("_", "-"), {"help": f"{f.metadata['help']} (default: {shown})", "default": argparse.SUPPRESS}
+        name, kw = flag(f.name), {"help": f"{f.metadata['help']} (default: {shown})", "default": argparse.SUPPRESS}
         if isinstance(f.default, bool):
-            p.add_argument(flag, action=argparse.BooleanOptionalAction, **kw)
+            p.add_argument(name, action=argparse.BooleanOptionalAction, **kw)
         elif isinstance(f.default, tuple):
-            p.add_argument(flag, type=int, nargs="*", metavar="N", **kw)
+            p.add_argument(name, type=int, nargs="*", metavar="N", **kw)
         else:
-            p.add_argument(flag, type=type(f.default), choices=f.metadata["choices"], **kw)
+            p.add_argument(name, type=type(f.default), choices=f.metadata["choices"], **kw)
 
 
 def _common_flags(p: argparse.ArgumentParser, out: str, seeds: str | None = "+") -> None:
@@ -147,8 +147,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             continue
         record = run(cfg, data, progress=sys.stderr.isatty())
         write_record(path, record)
-        flag = "  DIVERGED" if record["diverged"] else "" if record["converged_at"] or cfg.stop == "fixed" else "  NOT CONVERGED"
-        print(f"{path}: Q3/4 {record['q34']:.4f}, init {record['seconds']['init']:.2f} s, train {record['seconds']['train']:.1f} s{flag}")
+        state = "  DIVERGED" if record["diverged"] else "" if record["converged_at"] or cfg.stop == "fixed" else "  NOT CONVERGED"
+        print(f"{path}: Q3/4 {record['q34']:.4f}, init {record['seconds']['init']:.2f} s, train {record['seconds']['train']:.1f} s{state}")
     return 0
 
 
@@ -159,9 +159,9 @@ def _sweeper(args: argparse.Namespace) -> Callable[[list[Config]], None]:
 
     ensemble = torch.cuda.is_available() if args.ensemble is None else args.ensemble
     workers = (os.cpu_count() or 1) if args.workers is None else args.workers
-    for flag, value in (("--workers", workers), ("--threads", 1 if args.threads is None else args.threads)):
+    for option, value in (("--workers", workers), ("--threads", 1 if args.threads is None else args.threads)):
         if value < 1:
-            raise ConfigError(f"{flag} {value} is not allowed; it must be a whole number >= 1")
+            raise ConfigError(f"{option} {value} is not allowed; it must be a whole number >= 1")
     if args.scheduler and args.executor != "dask":
         raise ConfigError(f"--scheduler {args.scheduler} needs --executor dask; without it the runs train here")
     writable(Path(args.out))

@@ -89,11 +89,17 @@ def _fail(source: str, name: str, value: Any, allowed: str) -> None:
     raise ConfigError(_said(source, name, value, allowed), (name, value, allowed))
 
 
+def flag(name: str) -> str:
+    """A setting's command-line flag: ``theta_mode`` is ``--theta-mode``; the RNG seed is ``--seeds``."""
+    return "--" + ("seeds" if name == "seed" else name.replace("_", "-"))
+
+
 def _said(source: str, name: str, value: Any, allowed: str) -> str:
     """What is wrong, as its user typed it: ``--theta-mode x`` on the command line, ``source: theta_mode='x'`` elsewhere."""
-    shown = " ".join(map(str, value)) if isinstance(value, tuple) else value
-    flag = "--" + ("seeds" if name == "seed" else name.replace("_", "-"))
-    typed = f"{flag} {shown}" if source == "command line" else f"{source}: {name}={value!r}"
+    if source == "command line":
+        typed = f"{flag(name)} {' '.join(map(str, value)) if isinstance(value, tuple) else value}"
+    else:
+        typed = f"{source}: {name}={value!r}"
     return f"{typed} is not allowed; {'seed (the RNG seed)' if name == 'seed' else name} must be {allowed}"
 
 
