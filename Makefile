@@ -27,7 +27,7 @@ $(CHROMIUM):
 test: $(BIN)/.installed $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile  # one worker a core; a test file stays on one worker (its fixtures are made once)
 
 ## make data: the paper's datasets as .npz in data/ (from ../shared/data when present, else downloaded on first use)
 data:

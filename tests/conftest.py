@@ -1,12 +1,18 @@
 """Tiny fake datasets in the formats the real ones come in (keras npz, MNIST IDX, CIFAR pickles)."""
 
 import hashlib
+import os
 import pickle
 import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+# pytest-xdist's workers (``make test`` runs ``-n auto``) split the cores, as seedinit.sweep's workers do: torch threads
+# beyond the cores cost ~10x. Set before any test imports torch; the subprocesses tests start (book build, notebooks) inherit it.
+if workers := int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0")):
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -42,17 +42,25 @@ def commands() -> list[str]:
     return found
 
 
-@pytest.fixture
-def sandbox(tmp_path, monkeypatch):
-    """A reader's checkout in miniature: tiny datasets, the notebooks, the benchmarks, the page's grid file; a tiny protocol."""
-    # 200 images a class: the protocol's r = 1 % keeps 2, one of them for validation
+@pytest.fixture(scope="module")
+def datasets(tmp_path_factory) -> Path:
+    """The four tiny fake datasets, written once for every command: 200 images a class (the protocol's r = 1 % keeps 2,
+    one of them for validation)."""
+    root = tmp_path_factory.mktemp("data")
     for name, shape, classes in (
         ("mnist", (28, 28), 10),
         ("fashion_mnist", (28, 28), 10),
         ("cifar10", (32, 32, 3), 10),
         ("cifar100", (32, 32, 3), 100),
     ):
-        write_npz(tmp_path / "data", name, n_train=200 * classes, shape=shape, classes=classes)
+        write_npz(root, name, n_train=200 * classes, shape=shape, classes=classes)
+    return root
+
+
+@pytest.fixture
+def sandbox(tmp_path, monkeypatch, datasets):
+    """A reader's checkout in miniature: tiny datasets, the notebooks, the benchmarks, the page's grid file; a tiny protocol."""
+    (tmp_path / "data").symlink_to(datasets)
     (tmp_path / "notebooks").symlink_to(ROOT / "notebooks")
     (tmp_path / ".venv").symlink_to(ROOT / ".venv")
     shutil.copytree(ROOT / "benchmarks", tmp_path / "benchmarks", ignore=shutil.ignore_patterns("results", "__pycache__"))
