@@ -1,6 +1,5 @@
 """The command line end to end on tiny data, in a subprocess as a user runs it."""
 
-import functools
 import json
 import os
 import re
@@ -157,8 +156,10 @@ def test_ctrl_c_stops_with_status_130_and_keeps_every_record(tiny_mnist):
         "1",
     ]
     # a terminal's Ctrl-C, even where this test runs with SIGINT ignored (a shell's background job passes that on)
-    terminal = functools.partial(signal.signal, signal.SIGINT, signal.SIG_DFL)
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=terminal)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
     deadline = time.time() + 300
     while time.time() < deadline and not list(out.glob("*.json")):
         time.sleep(0.05)
