@@ -300,8 +300,9 @@ def origins(runs: pd.DataFrame) -> str:
 
 def extensions(records: list[dict[str, Any]]) -> pd.DataFrame:
     """The runs trained until converged that were trained again with a larger cap (``protocol.extended``): both caps, the
-    epoch the longer run converged at (none: it reached that cap too) and whether it repeats the first attempt's training
-    losses bit for bit over the first attempt's epochs."""
+    epoch the longer run converged at (none: it reached that cap too), whether both attempts ran on the same device with
+    the same threads (a run repeats bit for bit only there) and whether it repeats the first attempt's training losses
+    bit for bit over the first attempt's epochs."""
     attempts: dict[str, list[dict[str, Any]]] = {}
     for r in records:
         if r["config"].get("stop") == "converged":
@@ -313,9 +314,10 @@ def extensions(records: list[dict[str, Any]]) -> pd.DataFrame:
         rows.append(
             {"dataset": c["dataset"], "ratio": c["ratio"], "arm": arm(c), "delta": c["delta"] if c["init"] == "seed" else math.nan}
             | {"seed": c["seed"], "role": c["role"]}
-            | {"first_cap": first["config"]["epochs"], "cap": c["epochs"], "converged_at": last["converged_at"], "identical": same}
+            | {"first_cap": first["config"]["epochs"], "cap": c["epochs"], "converged_at": last["converged_at"]}
+            | {"same_device": len({r.get("provenance", {}).get("device") for r in (first, last)}) == 1, "identical": same}
         )
-    columns = ["dataset", "ratio", "arm", "delta", "seed", "role", "first_cap", "cap", "converged_at", "identical"]
+    columns = ["dataset", "ratio", "arm", "delta", "seed", "role", "first_cap", "cap", "converged_at", "same_device", "identical"]
     return pd.DataFrame(rows, columns=columns).sort_values(["role", "dataset", "ratio", "arm", "seed"], ignore_index=True)
 
 
@@ -497,7 +499,8 @@ HEADERS = {
     "git_commit": "commit", "device": "device", "stop": "training", "sd": "sd", "lowest": "lowest", "images": "training images",
     "conv_relu": "ReLU after convs", "inputs": "inputs", "reaches": "mean + 2 sd ≥ 98.71 %", "delta_converged": "δ (until converged)",
     "val_q34_converged": "val Q3/4 (until converged)", "same": "same δ",
-    "first_cap": "first cap", "cap": "cap", "identical": "first epochs identical", "margin": "its margin over the grid's δ",
+    "first_cap": "first cap", "cap": "cap", "identical": "first epochs identical",
+    "same_device": "same device and threads", "margin": "its margin over the grid's δ",
     "check_runs": "check runs", "check_size": "check runs planned", "check_sd": "sd at it (until converged)",
     "stopped": "last epoch", "seed": "RNG seed",
     "n_arm": "n arm", "arm_mean": "arm mean", "arm_sd": "arm sd", "ci_low": "95 % CI low", "ci_high": "95 % CI high",
@@ -692,3 +695,14 @@ def comparison(data: pd.DataFrame | list[dict[str, Any]], deltas: pd.DataFrame, 
 
 COMPARISON_COLUMNS = ("model", "dataset", "ratio", "arm", "delta", "n", "unconverged", "q34", "sd", "diff", "ci_low", "ci_high")
 COMPARISON_COLUMNS += ("p_welch", "p_paired", "tracked", "acc1", "acc5", "to95", "init_s", "epoch_s")
+# the book shows a ``comparison`` table as two: its accuracies and tests, then its speed and seconds
+ACCURACY = ("dataset", "ratio", "arm", "delta", "n", "unconverged", "q34", "sd", "diff", "ci_low", "ci_high", "p_welch", "p_paired")
+ACCURACY += ("p_holm", "significant")
+SPEED = ("dataset", "ratio", "arm", "tracked", "acc1", "acc5", "to95", "init_s", "epoch_s")
+
+
+def delta_words(table: pd.DataFrame | None, arm_name: str = "seed[he,zero-mean]") -> str:
+    """Per cell of a ``comparison`` table, the delta ``arm_name`` ran at (the repaired reading's by default), in words."""
+    rows = table[table["arm"] == arm_name] if table is not None else pd.DataFrame(columns=["dataset", "ratio", "delta"])
+    words = [f"δ = {x:g} in {d}, r = {100 * r:g} %" for d, r, x in rows[["dataset", "ratio", "delta"]].itertuples(index=False)]
+    return "; ".join(words) or "no δ yet (no run of it recorded)"

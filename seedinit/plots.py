@@ -169,17 +169,30 @@ def plot_table2(t2: pd.DataFrame, level: float = 0.95) -> plt.Figure:
     return fig
 
 
-def plot_forest(table: pd.DataFrame) -> plt.Figure:
-    """Each initializer's Q3/4 difference to MSRA per cell (a table of ``analysis.comparison``), in points, with its 95 % interval."""
+NAMES = {"lenet5": "LeNet-5", "resnet8": "ResNet-8", "mnist": "MNIST", "cifar10": "CIFAR-10", "cifar100": "CIFAR-100"}
+ARMS = ("orthogonal", "lsuv", "kmeans", "pca", "seed", "seed[he,zero-mean]")  # an initializer's colour, the same in every plot
+
+
+def plot_forest(table: pd.DataFrame, planned: int = 0) -> plt.Figure:
+    """Each initializer's Q3/4 difference to MSRA per cell (a table of ``analysis.comparison``), in points, with its 95 % interval;
+    a cell with fewer than ``planned`` runs of the initializer recorded says so in its label."""
+    from .analysis import READINGS
+
     rows = table[table["arm"] != "msra"].iloc[::-1].reset_index(drop=True)  # the table's first row on top
     fig, ax = plt.subplots(figsize=(7, 0.3 * len(rows) + 1.2))
-    colours = dict(zip(sorted(set(rows["arm"])), plt.get_cmap("tab10").colors))  # an initializer keeps its colour across cells
+    colours = plt.get_cmap("tab10").colors
     for name, part in rows.groupby("arm"):
         diff = 100 * part["diff"]
         xerr = [diff - 100 * part["ci_low"], 100 * part["ci_high"] - diff]
-        ax.errorbar(diff, part.index, xerr=xerr, fmt="o", ms=4, capsize=2, color=colours[name], label=name)
+        colour = colours[ARMS.index(name)] if name in ARMS else "black"
+        ax.errorbar(diff, part.index, xerr=xerr, fmt="o", ms=4, capsize=2, color=colour, label=READINGS.get(name, name))
     ax.axvline(0, color="grey", lw=1)
-    ax.set_yticks(rows.index, [f"{r.model} {r.dataset}, r = {r.ratio:.0%}: {r.arm}" for r in rows.itertuples()], fontsize=7)
-    ax.set(xlabel="Q3/4 − MSRA (points), 95 % Welch interval")
+    labels = [
+        f"{NAMES.get(r.model, r.model)}, {NAMES.get(r.dataset, r.dataset)}, r = {100 * r.ratio:g} %: {READINGS.get(r.arm, r.arm)}"
+        + (f" ({r.n + r.unconverged} of {planned} runs)" if r.n + r.unconverged < planned else "")
+        for r in rows.itertuples()
+    ]
+    ax.set_yticks(rows.index, labels, fontsize=7)
+    ax.set(xlabel="Q3/4 − MSRA (points), 95 % Welch interval (unadjusted)")
     fig.tight_layout()
     return fig

@@ -299,4 +299,4 @@ def comparison_coverage(records: list[dict]) -> pd.DataFrame:
     grids = [c for d, r in COMPARISON_CELLS for c in repaired_grid_runs(d, r)]
     t = coverage(comparison_runs(records) + resnet_runs(records) + grids, records)
     names = {"delta-grid": "repaired reading's δ grid", "study:comparison": "LeNet-5 comparison", "study:resnet": "ResNet-8"}
-    return t.assign(role=t["role"].map(names)).rename(columns={"role": "runs of"})
+    return t.assign(role=t["role"].map(names)).rename(columns={"role": "study"})

@@ -201,12 +201,13 @@ def test_a_run_trained_again_with_a_larger_cap_counts_once_by_its_longer_record_
     assert len(df) == 2 and df.loc[df["arm"] == "seed", "epochs"].tolist() == [120] and set(df["schedule"]) == {"until converged"}
     assert with_speed(runs)[["role", "epochs"]].notna().all().all() and len(with_speed(runs)) == 2
     [row] = extensions(runs).itertuples()
-    assert (row.first_cap, row.cap, row.converged_at, row.identical) == (60, 120, 59, True)
+    assert (row.first_cap, row.cap, row.converged_at, row.same_device, row.identical) == (60, 120, 59, True, True)
     numbers = extension_numbers(runs)
     where = "mnist, r = 10 %, the paper's seed filters at δ = 0.5: 1 run"
     assert numbers == {"extended_runs": 1, "extended_where": where, "extended_late": 1, "extended_converged": 1, "extended_identical": 1}
+    long["provenance"] = {"device": "cpu (x86_64, 2 threads)"}  # trained again with other threads: no longer bit for bit
     long["history"][0] = long["history"][0] | {"train_loss": 0.2}
-    assert not extensions(runs)["identical"].any()
+    assert not extensions(runs)[["same_device", "identical"]].any().any()
 
 
 def test_a_run_that_converged_near_chance_level_is_named():

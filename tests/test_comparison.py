@@ -10,7 +10,7 @@ from conftest import write_npz
 from test_analysis import record
 
 from seedinit import Config, load_dataset, protocol, run, run_together
-from seedinit.analysis import best_init, comparison, frame, speed, speed_words, verdicts
+from seedinit.analysis import ACCURACY, SPEED, best_init, comparison, delta_words, frame, speed, speed_words, verdicts
 from seedinit.config import INITS
 from seedinit.experiment import build_model
 from seedinit.plots import plot_forest
@@ -91,8 +91,13 @@ def test_the_comparison_table_and_its_forest_plot():
     assert math.isnan(t.set_index("arm").at["msra", "diff"])  # MSRA is the reference, not a difference of 0
     assert pd.isna(t.set_index("arm").at["msra", "significant"]) and bool(row.significant)  # untested, not "False"
     assert list(t["tracked"]) == [0, 4, 0] and math.isnan(row.delta) and t.set_index("arm").at["seed", "delta"] == 0.5
+    assert set(ACCURACY) | set(SPEED) == set(t.columns) - {"model"}  # the book's two tables show every column
+    assert delta_words(t, "seed") == "δ = 0.5 in mnist, r = 10 %" and delta_words(t).startswith("no δ yet")
     fig = plot_forest(t)
-    assert len(fig.axes[0].get_yticklabels()) == 2  # the differences of PCA and the paper's reading
+    labels = [label.get_text() for label in fig.axes[0].get_yticklabels()]  # the differences of the paper's reading and PCA
+    assert labels == ["LeNet-5, MNIST, r = 10 %: the paper's seed filters", "LeNet-5, MNIST, r = 10 %: pca"]
+    labels = [label.get_text() for label in plot_forest(t, planned=4).axes[0].get_yticklabels()]
+    assert labels[0].endswith("seed filters (3 of 4 runs)") and labels[1].endswith("pca")  # still being recorded, and said
     assert verdicts(t) == "pca: better in 1 of 1 cell; the paper's seed filters: worse in 1 of 1 cell"  # Holm p 0.021 and 0.0037
     assert verdicts(t, planned=4) == (  # 4 runs of PCA recorded (one never converged), 3 of the paper's reading
         "pca: better in 1 of 1 cell; the paper's seed filters: still being recorded (fewer than 4 runs) in 1 of 1 cell"
