@@ -511,6 +511,11 @@ PERCENT = ("msra_mean", "msra_sd", "seed_mean", "seed_sd", "arm_sd", "diff", "q3
 PERCENT += ("ci_high", "acc1", "acc5", "val_q34_converged", "margin", "check_sd")
 
 
+def _percent(points: float) -> str:
+    """Points to two decimals, where one that rounds to zero shows as 0.00 %, never -0.00 %."""
+    return f"{round(points, 2) + 0.0:.2f} %"
+
+
 def readable(t: pd.DataFrame) -> pd.io.formats.style.Styler:
     """A table as the book shows it: readable headers, accuracies (named in ``PERCENT``, or ending in mean, Q3/4, ...)
     in percent, other numbers to three digits, yes/no for truth values, no index. A column named with a suffix, such as
@@ -518,7 +523,7 @@ def readable(t: pd.DataFrame) -> pd.io.formats.style.Styler:
     base = {c: str(c).partition(" (") for c in t.columns}
     name = {c: HEADERS.get(b, b) + (f" ({rest}" if rest else "") for c, (b, _, rest) in base.items()}
     percent = [c for c, (b, _, _) in base.items() if b in PERCENT or b.endswith(("mean", "Q3/4", "at it", "− MSRA"))]
-    formats = {name[c]: "{:.2f} %" if c in percent else "{:.3g}" for c in t.columns if pd.api.types.is_float_dtype(t[c])}
+    formats = {name[c]: _percent if c in percent else "{:.3g}" for c in t.columns if pd.api.types.is_float_dtype(t[c])}
     formats |= {name[c]: lambda r: f"{100 * r:.3g} %" for c in t.columns if base[c][0] == "ratio"}  # 5,600 MNIST images: 9.33 %
     formats |= {name[c]: lambda b: "yes" if b else "no" for c in t.columns if pd.api.types.infer_dtype(t[c], skipna=True) == "boolean"}
     shown = t.assign(**{c: 100 * t[c] for c in percent}).rename(columns=name)

@@ -1,6 +1,7 @@
 """From records to Table 2, the choice of delta and the claims: statistics checked against scipy on made-up records."""
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -218,3 +219,14 @@ def test_a_run_that_converged_near_chance_level_is_named():
         h["train_loss"] = 2.2  # ln(10) = 2.30: a uniform guess
     df = frame([record(0.9, seed=0), plateau, capped])
     assert at_chance(df)["seed"].tolist() == [1]  # the capped run is shown as not converged already
+
+
+def test_a_table_reads_as_the_book_shows_it():
+    from seedinit.analysis import readable
+
+    t = pd.DataFrame({"ratio": [0.01, 0.0933], "diff": [-0.00001, 0.0123], "p_holm": [math.nan, 0.0123], "same": [True, False]})
+    html = readable(t.astype({"same": "boolean"})).to_html()
+    headers = re.findall(r"<th [^>]*col_heading[^>]*>([^<]*)</th>", html)
+    assert headers == ["r", "difference to MSRA", "p (Holm)", "same δ"]
+    cells = re.findall(r"<td [^>]*>([^<]*)</td>", html)
+    assert cells == ["1 %", "0.00 %", "–", "yes", "9.33 %", "1.23 %", "0.0123", "no"]  # a difference of -0.001 points is no "-0.00"
