@@ -17,6 +17,7 @@ import pandas as pd
 
 from .config import DEFAULTS, SEED_FIELDS, Config, largest_caps, same_run
 from .data import SPECS
+from .protocol import REPAIRED_ARM
 from .stats import converged_at, window_start
 
 ALPHA = 0.05
@@ -100,7 +101,8 @@ def arm(c: dict[str, Any]) -> str:
     return "seed" + (f"[{','.join(tags)}]" if tags else "")
 
 
-READINGS = {"seed": "the paper's seed filters", "seed[he,zero-mean]": "the repaired seed filters"}  # arm labels, for prose
+READINGS = {"seed": "the paper's seed filters", REPAIRED_ARM: "the repaired seed filters"}  # arm labels, in words
+READINGS |= {"kmeans": "k-means", "pca": "PCA", "lsuv": "LSUV", "msra": "MSRA"}
 
 
 def grid_runs(df: pd.DataFrame, by: str = "val_q34", arm_name: str = "seed", stop: str = "fixed") -> pd.DataFrame:
@@ -315,7 +317,8 @@ def extensions(records: list[dict[str, Any]]) -> pd.DataFrame:
             {"dataset": c["dataset"], "ratio": c["ratio"], "arm": arm(c), "delta": c["delta"] if c["init"] == "seed" else math.nan}
             | {"seed": c["seed"], "role": c["role"]}
             | {"first_cap": first["config"]["epochs"], "cap": c["epochs"], "converged_at": last["converged_at"]}
-            | {"same_device": len({r.get("provenance", {}).get("device") for r in (first, last)}) == 1, "identical": same}
+            | {"same_device": None not in (devices := {r.get("provenance", {}).get("device") for r in runs}) and len(devices) == 1}
+            | {"identical": same}
         )
     columns = ["dataset", "ratio", "arm", "delta", "seed", "role", "first_cap", "cap", "converged_at", "same_device", "identical"]
     return pd.DataFrame(rows, columns=columns).sort_values(["role", "dataset", "ratio", "arm", "seed"], ignore_index=True)
@@ -706,7 +709,7 @@ ACCURACY += ("p_holm", "significant")
 SPEED = ("dataset", "ratio", "arm", "tracked", "acc1", "acc5", "to95", "init_s", "epoch_s")
 
 
-def delta_words(table: pd.DataFrame | None, arm_name: str = "seed[he,zero-mean]") -> str:
+def delta_words(table: pd.DataFrame | None, arm_name: str = REPAIRED_ARM) -> str:
     """Per cell of a ``comparison`` table, the delta ``arm_name`` ran at (the repaired reading's by default), in words."""
     rows = table[table["arm"] == arm_name] if table is not None else pd.DataFrame(columns=["dataset", "ratio", "delta"])
     words = [f"δ = {x:g} in {d}, r = {100 * r:g} %" for d, r, x in rows[["dataset", "ratio", "delta"]].itertuples(index=False)]

@@ -170,22 +170,21 @@ def plot_table2(t2: pd.DataFrame, level: float = 0.95) -> plt.Figure:
 
 
 NAMES = {"lenet5": "LeNet-5", "resnet8": "ResNet-8", "mnist": "MNIST", "cifar10": "CIFAR-10", "cifar100": "CIFAR-100"}
-ARMS = ("orthogonal", "lsuv", "kmeans", "pca", "seed", "seed[he,zero-mean]")  # an initializer's colour, the same in every plot
 
 
 def plot_forest(table: pd.DataFrame, planned: int = 0) -> plt.Figure:
     """Each initializer's Q3/4 difference to MSRA per cell (a table of ``analysis.comparison``), in points, with its 95 % interval;
     a cell with fewer than ``planned`` runs of the initializer recorded says so in its label."""
     from .analysis import READINGS
+    from .protocol import NEW_INITS, REPAIRED_ARM
 
     rows = table[table["arm"] != "msra"].iloc[::-1].reset_index(drop=True)  # the table's first row on top
     fig, ax = plt.subplots(figsize=(7, 0.3 * len(rows) + 1.2))
-    colours = plt.get_cmap("tab10").colors
+    colours = dict(zip((*NEW_INITS, "seed", REPAIRED_ARM), plt.get_cmap("tab10").colors))  # the same in every plot
     for name, part in rows.groupby("arm"):
         diff = 100 * part["diff"]
         xerr = [diff - 100 * part["ci_low"], 100 * part["ci_high"] - diff]
-        colour = colours[ARMS.index(name)] if name in ARMS else "black"
-        ax.errorbar(diff, part.index, xerr=xerr, fmt="o", ms=4, capsize=2, color=colour, label=READINGS.get(name, name))
+        ax.errorbar(diff, part.index, xerr=xerr, fmt="o", ms=4, capsize=2, color=colours.get(name, "black"), label=READINGS.get(name, name))
     ax.axvline(0, color="grey", lw=1)
     labels = [
         f"{NAMES.get(r.model, r.model)}, {NAMES.get(r.dataset, r.dataset)}, r = {100 * r.ratio:g} %: {READINGS.get(r.arm, r.arm)}"

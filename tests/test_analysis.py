@@ -197,7 +197,7 @@ def test_a_run_trained_again_with_a_larger_cap_counts_once_by_its_longer_record_
     other = record(0.9, ratio=0.1, seed=3, epochs=60)
     runs = [short, long, other]
     for r in runs:
-        r["seconds"] = {"init": 0.1, "train": 1.0}
+        r |= {"seconds": {"init": 0.1, "train": 1.0}, "provenance": {"device": "cpu (x86_64, 1 threads)"}}
     df = frame(runs)
     assert len(df) == 2 and df.loc[df["arm"] == "seed", "epochs"].tolist() == [120] and set(df["schedule"]) == {"until converged"}
     assert with_speed(runs)[["role", "epochs"]].notna().all().all() and len(with_speed(runs)) == 2

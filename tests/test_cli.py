@@ -63,8 +63,8 @@ def test_filters_draws_a_png(tiny_mnist):
 def test_bad_input_exits_2_with_a_message_and_no_traceback(tiny_mnist, capsys, flags, message):
     try:
         code = main(["run", "--data-dir", str(tiny_mnist), "--out", str(tiny_mnist / "runs"), *flags])
-    except SystemExit as exit:  # argparse's own errors
-        code = exit.code
+    except SystemExit as stop:  # argparse's own errors
+        code = stop.code
     err = capsys.readouterr().err
     assert code == 2
     assert message in err and "Traceback" not in err
@@ -112,11 +112,12 @@ def test_bad_inputs_stop_before_training_with_one_line_and_status_2(tiny_mnist, 
     for args, message in cases:
         try:
             code = main(args)
-        except SystemExit as exit:  # argparse's own errors
-            code = exit.code
+        except SystemExit as stop:  # argparse's own errors
+            code = stop.code
         err = capsys.readouterr().err
         assert code == 2 and message in err and err.count("\n") == 1, (args, err)
-    (args, message), done = cases[0], seedinit(*cases[0][0])
+    args, message = cases[0]
+    done = seedinit(*args)
     assert done.returncode == 2 and message in done.stderr and done.stderr.count("\n") == 1, done.stderr
     assert not (tiny_mnist / "runs").exists()  # nothing trained, nothing written, no empty folder
 

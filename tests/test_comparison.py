@@ -95,19 +95,19 @@ def test_the_comparison_table_and_its_forest_plot():
     assert delta_words(t, "seed") == "δ = 0.5 in mnist, r = 10 %" and delta_words(t).startswith("no δ yet")
     fig = plot_forest(t)
     labels = [label.get_text() for label in fig.axes[0].get_yticklabels()]  # the differences of the paper's reading and PCA
-    assert labels == ["LeNet-5, MNIST, r = 10 %: the paper's seed filters", "LeNet-5, MNIST, r = 10 %: pca"]
+    assert labels == ["LeNet-5, MNIST, r = 10 %: the paper's seed filters", "LeNet-5, MNIST, r = 10 %: PCA"]
     labels = [label.get_text() for label in plot_forest(t, planned=4).axes[0].get_yticklabels()]
-    assert labels[0].endswith("seed filters (3 of 4 runs)") and labels[1].endswith("pca")  # still being recorded, and said
-    assert verdicts(t) == "pca: better in 1 of 1 cell; the paper's seed filters: worse in 1 of 1 cell"  # Holm p 0.021 and 0.0037
+    assert labels[0].endswith("seed filters (3 of 4 runs)") and labels[1].endswith("PCA")  # still being recorded, and said
+    assert verdicts(t) == "PCA: better in 1 of 1 cell; the paper's seed filters: worse in 1 of 1 cell"  # Holm p 0.021 and 0.0037
     assert verdicts(t, planned=4) == (  # 4 runs of PCA recorded (one never converged), 3 of the paper's reading
-        "pca: better in 1 of 1 cell; the paper's seed filters: still being recorded (fewer than 4 runs) in 1 of 1 cell"
+        "PCA: better in 1 of 1 cell; the paper's seed filters: still being recorded (fewer than 4 runs) in 1 of 1 cell"
     )
     assert speed_words(t).startswith("not yet measured")  # no tracked run of MSRA or the paper's reading
     tracked = [fake(q, arm, s) for arm in ("msra", "seed") for s, q in enumerate([0.8, 0.9])]
     assert speed_words(comparison(records + tracked, t2_deltas)) == "mnist, r = 10 %: 8 epochs against 8"
     assert speed_words(comparison(records + tracked, t2_deltas), "pca") == "mnist, r = 10 %: 4 epochs against 8"
     one_run = comparison(records[:3] + records[6:7], t2_deltas)  # one pca run: no test, not a tie
-    assert verdicts(one_run) == "pca: not tested (fewer than 2 converged runs) in 1 of 1 cell" and verdicts(None).startswith("not yet")
+    assert verdicts(one_run) == "PCA: not tested (fewer than 2 converged runs) in 1 of 1 cell" and verdicts(None).startswith("not yet")
 
 
 def test_the_best_initializer_is_named_among_the_new_arms_never_the_papers_reading():
@@ -117,10 +117,10 @@ def test_the_best_initializer_is_named_among_the_new_arms_never_the_papers_readi
     records += [fake(q, "seed", s) for s, q in enumerate([0.97, 0.98, 0.99])]  # the paper's reading's tracked runs
     assert best_init(frame(records)).startswith("not yet measured")
     records += [fake(q, "pca", s) for s, q in enumerate([0.93, 0.95, 0.94])]
-    assert best_init(frame(records)) == "pca (+3.00 points of Q3/4, the mean of its differences in 1 cell, r = 10 %)"
+    assert best_init(frame(records)) == "PCA (+3.00 points of Q3/4, the mean of its differences in 1 cell, r = 10 %)"
     assert best_init(frame(records), planned=4).startswith("not yet measured")  # 3 PCA runs of 4: still being recorded
     records += [fake(0.5, "msra", s) for s in range(2)]  # MSRA's tracked runs, for speed: Table 2's runs stay its reference
-    assert best_init(frame(records)) == "pca (+3.00 points of Q3/4, the mean of its differences in 1 cell, r = 10 %)"
+    assert best_init(frame(records)) == "PCA (+3.00 points of Q3/4, the mean of its differences in 1 cell, r = 10 %)"
 
 
 def test_the_study_protocols():

@@ -81,7 +81,7 @@ def test_the_comparison_notebook_shows_its_table_forest_plot_and_counts(tmp_path
     assert "<table" in shown and "Q3/4" in shown and sum("image/png" in o.get("data", {}) for o in outputs) == 1  # the forest plot
     glued = {o["metadata"]["scrapbook"]["name"]: o["data"] for o in outputs if "scrapbook" in o.get("metadata", {})}
     said = {name: data["application/papermill.record/text/plain"].strip("'\"") for name, data in glued.items()}
-    assert said["verdicts"] == "pca: better in 1 of 1 cell; the paper's seed filters: worse in 1 of 1 cell"  # the reading's counts
+    assert said["verdicts"] == "PCA: better in 1 of 1 cell; the paper's seed filters: worse in 1 of 1 cell"  # the reading's counts
     assert said["speed_paper"].startswith("not yet measured") and said["resnet_verdicts"].startswith("not yet measured")
     assert "needs the ResNet study's runs" in shown
     assert said["missing"].startswith("cifar10, r = 1 %: repaired reading's δ grid 0 of 27, LeNet-5 comparison 0 of 43 runs;")
