@@ -1,6 +1,7 @@
 """The book built end to end on tiny recorded results, then checked in a real headless browser at a desktop and a phone width."""
 
 import functools
+import html
 import http.server
 import json
 import re
@@ -26,7 +27,7 @@ EDITION = {
     "performance": {"benchmarks_dir": "benchmarks/results", "results_dir": "book/results"},
     "comparison": {"results_dir": "book/results"},
 }  # fmt: skip
-GLUE = re.compile(r"\{glue:text\}`executed/analysis\.ipynb::(\w+):([^`]*)`")
+GLUE = re.compile(r"\{glue:text\}`executed/(analysis|comparison)\.ipynb::(\w+):([^`]*)`")
 WIDTHS = {"desktop": (1400, 1000), "phone": (390, 844)}
 PAGES = ("book/intro.html", "book/executed/analysis.html", "book/executed/comparison.html")  # those not built are skipped
 
@@ -81,16 +82,22 @@ def built(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def abstract(built) -> list[str]:
-    """The abstract's numbers as the page must show them: each glued key of book/intro.md, formatted as it asks,
-    from the headline of the records the book was built from."""
-    from seedinit import load_records
-    from seedinit.analysis import choose_delta, frame, headline
+def abstract(built) -> list[tuple[str, str]]:
+    """The abstract's glued values as the page must show them, each with its notebook: each glued key of book/intro.md,
+    formatted as it asks, from the headline (and the comparison's verdicts) of the records the book was built from."""
+    from seedinit import load_records, protocol
+    from seedinit.analysis import choose_delta, comparison, frame, headline, missing, verdicts, with_speed
 
-    df = frame(load_records(built.parents[1] / "book" / "results"))
-    numbers = headline(df, choose_delta(df, "val_q34"))
+    records = load_records(built.parents[1] / "book" / "results")
+    df = frame(records)
+    deltas = choose_delta(df, "val_q34")
+    numbers = {"analysis": headline(df, deltas)}
+    lenet, resnet = (comparison(with_speed(records), deltas, role) for role in ("study:comparison", "study:resnet"))
+    said = {"verdicts": verdicts(lenet[lenet["model"] == "lenet5"], len(protocol.SEEDS))}
+    said |= {"resnet_verdicts": verdicts(resnet[resnet["model"] == "resnet8"], len(protocol.SEEDS))}
+    numbers["comparison"] = said | {"missing": missing(protocol.comparison_coverage(records))}
     summary = (ROOT / "book" / "intro.md").read_text().split("## Reproducibility summary", 1)[1].split("\n## ", 1)[0]
-    return [format(numbers[key], fmt) for key, fmt in GLUE.findall(summary)]
+    return [(notebook, format(numbers[notebook][key], fmt)) for notebook, key, fmt in GLUE.findall(summary)]
 
 
 def test_book_pages_results_and_claims_exist(built):
@@ -108,7 +115,7 @@ def test_the_abstract_shows_the_numbers_of_the_records(built, abstract):
     page = (built / "book/intro.html").read_text()
     summary = page.split('id="reproducibility-summary"', 1)[1].split("</section>", 1)[0]
     assert len(abstract) >= 7
-    assert re.findall(r'<span class="pasted-text">([^<]*)</span>', summary) == abstract
+    assert re.findall(r'<span class="pasted-text">([^<]*)</span>', summary) == [html.escape(text, quote=False) for _, text in abstract]
 
 
 def test_each_executed_notebook_has_one_parameters_cell_holding_the_values_that_ran(built):
@@ -239,9 +246,9 @@ def test_the_abstract_states_the_numbers_on_the_first_screen(browser, abstract, 
         "return [...document.querySelectorAll('#reproducibility-summary .pasted-text')]"
         ".map(e => [e.innerText, e.getBoundingClientRect().top, innerHeight])"
     )
-    assert [text for text, _, _ in spans] == abstract
-    on_screen = [top < height for _, top, height in spans]
-    assert all(on_screen) if width == "desktop" else on_screen[0], "the verdict is on the first screen"
+    assert [text for text, _, _ in spans] == [text for _, text in abstract]
+    on_screen = [top < height for (_, top, height), (notebook, _) in zip(spans, abstract) if notebook == "analysis"]
+    assert all(on_screen) if width == "desktop" else on_screen[0], "the replication's verdict is on the first screen"
 
 
 def test_code_inputs_on_the_analysis_page_are_collapsed_one_click_away(browser):
