@@ -313,12 +313,12 @@ def extensions(records: list[dict[str, Any]]) -> pd.DataFrame:
     for runs in (sorted(a, key=lambda r: r["config"]["epochs"]) for a in attempts.values() if len(a) > 1):
         first, last, c = runs[0], runs[-1], runs[-1]["config"]
         same = [h["train_loss"] for h in last["history"][: len(first["history"])]] == [h["train_loss"] for h in first["history"]]
+        devices = {r.get("provenance", {}).get("device") for r in (first, last)}  # None: a record that does not say
         rows.append(
             {"dataset": c["dataset"], "ratio": c["ratio"], "arm": arm(c), "delta": c["delta"] if c["init"] == "seed" else math.nan}
             | {"seed": c["seed"], "role": c["role"]}
             | {"first_cap": first["config"]["epochs"], "cap": c["epochs"], "converged_at": last["converged_at"]}
-            | {"same_device": None not in (devices := {r.get("provenance", {}).get("device") for r in runs}) and len(devices) == 1}
-            | {"identical": same}
+            | {"same_device": None not in devices and len(devices) == 1, "identical": same}
         )
     columns = ["dataset", "ratio", "arm", "delta", "seed", "role", "first_cap", "cap", "converged_at", "same_device", "identical"]
     return pd.DataFrame(rows, columns=columns).sort_values(["role", "dataset", "ratio", "arm", "seed"], ignore_index=True)
