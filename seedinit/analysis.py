@@ -620,7 +620,7 @@ def best_init(df: pd.DataFrame | None, planned: int = 0) -> str:
     study = study[study.groupby(["dataset", "ratio", "arm"])["q34"].transform("size") >= planned]
     runs = pd.concat([study, runs_of(df)[lambda t: t["arm"] == "msra"]]).assign(role="study:comparison")
     t = against_msra(runs, converged_only=True)
-    per = t.groupby("arm")["diff"].agg(["mean", "size"])
+    per = t.groupby("arm")["diff"].agg(["mean", "count"])
     if per.empty:
         return "not yet measured (no comparison run is recorded)"
     best = per["mean"].idxmax()
@@ -674,9 +674,10 @@ def with_speed(records: list[dict[str, Any]]) -> pd.DataFrame:
 def comparison(data: pd.DataFrame | list[dict[str, Any]], deltas: pd.DataFrame, role: str = "study:comparison") -> pd.DataFrame:
     """Per model, cell and initializer of ``role``: Q3/4 of the converged runs (mean, sd), its difference to MSRA with a 95 %
     Welch interval, Welch, paired and Holm p (Holm over every difference in the table), then over the role's runs (accuracy
-    tracked every epoch; ``tracked``: how many): accuracy after 1 and 5 epochs, median epochs to 95 % of Q3/4, seconds to
-    initialize and per epoch. On LeNet-5, MSRA's and the paper's reading's Q3/4 are Table 2's (at ``deltas``), their speed
-    the role's own tracked runs of those arms. ``data``: records, or ``with_speed(records)``."""
+    tracked every epoch; ``tracked``: how many): accuracy after 1 and 5 epochs, median epochs to 95 % of Q3/4 (of those
+    that converged: an unconverged run's Q3/4 is no score), seconds to initialize and per epoch. On LeNet-5, MSRA's and
+    the paper's reading's Q3/4 are Table 2's (at ``deltas``), their speed the role's own tracked runs of those arms.
+    ``data``: records, or ``with_speed(records)``."""
     from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
     df = with_speed(data) if isinstance(data, list) else data
@@ -696,7 +697,7 @@ def comparison(data: pd.DataFrame | list[dict[str, Any]], deltas: pd.DataFrame, 
                 {"model": model, "dataset": dataset, "ratio": ratio, "arm": name, "delta": runs["delta"].mean(), "n": len(done)}
                 | {"unconverged": len(runs) - len(done), "q34": done["q34"].mean(), "sd": done["q34"].std(), "diff": diff}
                 | {"ci_low": ci[0], "ci_high": ci[1], **p, "tracked": len(arm), "acc1": arm["acc1"].mean(), "acc5": arm["acc5"].mean()}
-                | {"to95": arm["to95"].median(), "init_s": arm["init_s"].mean(), "epoch_s": arm["epoch_s"].mean()}
+                | {"to95": arm.loc[arm["converged"], "to95"].median(), "init_s": arm["init_s"].mean(), "epoch_s": arm["epoch_s"].mean()}
             )  # fmt: skip
     return _holm(pd.DataFrame(rows, columns=COMPARISON_COLUMNS))
 

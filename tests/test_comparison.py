@@ -66,12 +66,13 @@ def test_the_resnet_trains_a_tiny_epoch_and_is_never_stacked(colour):
 
 
 def fake(q34, arm, seed, dataset="mnist", ratio=0.1, role="study:comparison", converged=True):
-    """A made-up run of 60 epochs (converged after 5, or never), tracked: PCA reaches its Q3/4 after 4 epochs, the others after 8."""
+    """A made-up run of 60 epochs (converged after 5, or never), tracked: PCA reaches its Q3/4 after 4 epochs, the others after 8,
+    and a run that never converges sits at its Q3/4 from the first epoch."""
     settings = {"init": "seed", "delta": 0.5} if arm == "seed" else {"init": arm}
     settings |= {"dataset": dataset, "ratio": ratio, "seed": seed, "stop": "converged", "epochs": 60}
     r = record(q34, role=role, converged_at=5 if converged else None, **settings)
     for h in r["history"]:
-        h["track_acc"] = q34 * min(1.0, h["epoch"] / (4 if arm == "pca" else 8))
+        h["track_acc"] = q34 * min(1.0, h["epoch"] / (4 if arm == "pca" else 8)) if converged else q34
     return r | {"scored": [6, 25] if converged else [41, 60], "seconds": {"init": 0.5 if arm == "pca" else 0.0, "train": 150.0}}
 
 
@@ -86,7 +87,7 @@ def test_the_comparison_table_and_its_forest_plot():
     row = t.set_index("arm").loc["pca"]
     assert (row.n, row.unconverged) == (3, 1) and row.q34 == pytest.approx(0.94) and row["diff"] == pytest.approx(0.94 - 0.91)
     assert row.ci_low < row["diff"] < row.ci_high and row.p_holm >= row.p_welch
-    assert row.acc1 == pytest.approx(np.mean([q / 4 for q in [*pca, 0.2]])) and row.to95 == 4 and row.init_s == 0.5 and row.epoch_s == 2.5
+    assert row.acc1 == pytest.approx(np.mean([q / 4 for q in pca] + [0.2])) and row.to95 == 4 and row.init_s == 0.5 and row.epoch_s == 2.5
     assert math.isnan(t.set_index("arm").at["msra", "acc1"])  # no tracked MSRA run recorded: its speed is unknown, not made up
     assert math.isnan(t.set_index("arm").at["msra", "diff"])  # MSRA is the reference, not a difference of 0
     assert pd.isna(t.set_index("arm").at["msra", "significant"]) and bool(row.significant)  # untested, not "False"
@@ -104,6 +105,7 @@ def test_the_comparison_table_and_its_forest_plot():
     )
     assert speed_words(t).startswith("not yet measured")  # no tracked run of MSRA or the paper's reading
     tracked = [fake(q, arm, s) for arm in ("msra", "seed") for s, q in enumerate([0.8, 0.9])]
+    tracked += [fake(0.1, "seed", s, converged=False) for s in (2, 3)]  # 95 % of their Q3/4 at epoch 1, but no score
     assert speed_words(comparison(records + tracked, t2_deltas)) == "mnist, r = 10 %: 8 epochs against 8"
     assert speed_words(comparison(records + tracked, t2_deltas), "pca") == "mnist, r = 10 %: 4 epochs against 8"
     one_run = comparison(records[:3] + records[6:7], t2_deltas)  # one pca run: no test, not a tie
