@@ -210,7 +210,7 @@ def test_the_papers_initialization_does_not_make_training_faster(records, chosen
 
 
 def test_beside_other_initializers_the_data_helps_when_cut_with_standard_tools(records, chosen):
-    """'k-means beats MSRA in every LeNet-5 cell recorded in full, by the most on CIFAR-10, and PCA does on CIFAR-10; LSUV
+    """'k-means beats MSRA in every LeNet-5 cell, by the most on CIFAR-10, and PCA does on CIFAR-10 and on CIFAR-100 at r = 10 %; LSUV
     and orthogonal weights ... differ from MSRA in no cell. The repaired reading only removes the paper's loss on LeNet-5,
     at a δ of 0.3 or less in most cells ...; on the ResNet-8 it beats MSRA, as PCA does, and the paper's reading no longer
     loses significantly.' The comparison chapter says the same words, over the cells recorded in full."""
@@ -229,9 +229,10 @@ def test_beside_other_initializers_the_data_helps_when_cut_with_standard_tools(r
     t = t.assign(verdict=np.where(t["significant"], np.sign(t["diff"]), 0)).set_index(["model", "arm", "dataset", "ratio"])
     t = t.sort_index()
     lenet, resnet = t.loc["lenet5"], t.loc["resnet8"]
-    assert len(lenet.loc["kmeans"]) >= 1 and (lenet.loc["kmeans", "verdict"] == 1).all()
+    assert len(lenet.loc["kmeans"]) == len(protocol.COMPARISON_CELLS) and (lenet.loc["kmeans", "verdict"] == 1).all()  # every cell
     assert lenet.loc["kmeans", "diff"].idxmax()[0] == "cifar10"
-    assert (lenet.loc["pca", "verdict"].xs("cifar10") == 1).all() and (lenet.loc["pca", "verdict"].drop("cifar10") <= 0).all()
+    pca = lenet.loc["pca", "verdict"]
+    assert pca[pca == 1].index.tolist() == [("cifar10", 0.01), ("cifar10", 0.1), ("cifar100", 0.1)]
     assert (t.loc[(slice(None), ["lsuv", "orthogonal"]), "verdict"] == 0).all()
     repaired = lenet.loc[protocol.REPAIRED_ARM]
     assert (repaired["verdict"] == 0).all() and (lenet.loc["seed", "verdict"] == -1).all()
