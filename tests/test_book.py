@@ -92,7 +92,8 @@ def abstract(built) -> list[tuple[str, str]]:
     df = frame(records)
     deltas = choose_delta(df, "val_q34")
     numbers = {"analysis": headline(df, deltas)}
-    lenet, resnet = (comparison(with_speed(records), deltas, role) for role in ("study:comparison", "study:resnet"))
+    timed = with_speed(records)
+    lenet, resnet = (comparison(timed, deltas, role) for role in ("study:comparison", "study:resnet"))
     said = {"verdicts": verdicts(lenet[lenet["model"] == "lenet5"], len(protocol.SEEDS))}
     said |= {"resnet_verdicts": verdicts(resnet[resnet["model"] == "resnet8"], len(protocol.SEEDS))}
     numbers["comparison"] = said | {"missing": missing(protocol.comparison_coverage(records))}
