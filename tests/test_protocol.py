@@ -139,3 +139,23 @@ def test_a_delta_is_chosen_only_from_a_complete_grid():
     assert protocol.chosen_deltas(grid) == {(Config().dataset, Config().ratio): 0.6}
     assert protocol.chosen_deltas(grid[:-1]) == {}  # one run short of the grid: stage 2 waits for it
     assert protocol.chosen_deltas(grid, "seed[he,zero-mean]") == {}  # another reading's grid is not recorded
+
+
+def test_the_whole_training_set_study_reuses_the_r10_delta_and_the_baseline_studys_msra_runs():
+    from seedinit import Config
+
+    history = [{"epoch": e, "train_loss": 0.1, "test_acc": 0.5} for e in range(1, 5)]
+    grid = [
+        {"config": Config(role="delta-grid", init="seed", delta=d, seed=s, val_fraction=0.2, epochs=4).to_dict(), "q34": 0.5}
+        | {"val_q34": 1 - abs(d - 0.7), "history": history, "converged_at": None}
+        for d in protocol.DELTAS
+        for s in protocol.FEW_SEEDS
+    ]
+    runs = protocol.full_set_runs(grid)  # MNIST's r = 10 % grid chose 0.7; the CIFAR grids are not recorded
+    assert {(c.ratio, c.stop, c.epochs, c.role) for c in runs} == {(1.0, "converged", protocol.CAP[0.1], "study:full-set")}
+    arms = {(c.dataset, c.init, c.delta if c.init == "seed" else None) for c in runs}
+    assert {a[1:] for a in arms if a[0] == "mnist"} == {("msra", None), ("seed", 0.7), ("kmeans", None), ("pca", None)}
+    assert {a for a in arms if a[0] == "cifar10"} == {("cifar10", i, None) for i in ("msra", "kmeans", "pca")}
+    assert len(runs) == (4 + 3 + 3) * len(protocol.SEEDS) and runs[0].dataset == "mnist" and runs[-1].dataset == "cifar100"
+    msra = [c for c in protocol.baseline_runs() if c.ratio == 1.0]  # recorded by the baseline study: the same runs, not again
+    assert {(c.key(), c.seed) for c in msra} <= {(c.key(), c.seed) for c in runs}
