@@ -19,8 +19,9 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-from seedinit import Config, LeNet5, protocol
+from seedinit import Config, LeNet5
 from seedinit.data import SPECS, split_indices
+from seedinit.replication import protocol
 from seedinit.stats import evaluated
 
 

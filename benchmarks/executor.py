@@ -18,7 +18,7 @@ import torch
 from _record import save
 
 from seedinit import Config
-from seedinit.sweep import run_sweep
+from seedinit.replication.sweep import run_sweep
 
 
 def timed(configs: list[Config], data_dir: str, **kw) -> float:

@@ -1,6 +1,6 @@
 """Wall time of the whole reproduction grid (``seedinit reproduce``) on this machine.
 
-Runs both stages of ``seedinit.protocol`` for the datasets given, counts the runs it
+Runs both stages of ``seedinit.replication.protocol`` for the datasets given, counts the runs it
 trained, and records seconds per stage. Ends with ``grid: <runs> runs in <s> s``.
 With ``--time-limit S`` (or on SIGTERM) it stops after S seconds, ends its workers, and
 records how many runs finished by then (``complete: false``), e.g. on a machine available for a fixed time.
@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 from _record import save
 
-from seedinit.cli import main as cli
+from seedinit.replication.cli import main as cli
 
 
 def count(folder: str) -> int:

@@ -11,15 +11,18 @@ import pandas as pd
 from cost import fit, fixed_grid, project, work
 
 from seedinit import Config
-from seedinit.analysis import choose_delta, frame, table2
+from seedinit.replication.runs import with_windows
+from seedinit.replication.statistics import table2
+from seedinit.replication.tables import choose_delta, runs_frame
 
 
 def load_archive(path: str | Path) -> list[dict[str, Any]]:
     """The records in a ``.tar.gz`` archive of a records folder (a GPU machine's results, carried back whole). The archived
-    GPU grid predates ``Config.role``: its runs get their role here, a delta-grid run being one with a validation split."""
+    GPU grid predates ``Config.role`` and the stored scoring window: its runs get their role here, a delta-grid run being
+    one with a validation split, and their window as ``scripts/add_windows.py`` gives it to the records it migrated."""
     with tarfile.open(path) as tar:
         members = sorted((m for m in tar.getmembers() if m.isfile() and m.name.endswith(".json")), key=lambda m: m.name)
-        records = [json.loads(tar.extractfile(m).read()) for m in members]
+        records = [with_windows(json.loads(tar.extractfile(m).read())) for m in members]
     return [r | {"config": {"role": "delta-grid" if r["config"].get("val_fraction") else "table2"} | r["config"]} for r in records]
 
 
@@ -85,7 +88,7 @@ def rerun_beside(book: list[dict[str, Any]], other: list[dict[str, Any]], name: 
     """The delta each set of records chose and its fixed-schedule Table 2, side by side (an independent rerun against the book's)."""
     sides = []
     for label, records in (("book", book), (name, other)):
-        df = frame(records)
+        df = runs_frame(records)
         chosen = choose_delta(df, "val_q34")
         t2 = table2(df, chosen, stop="fixed").set_index(["dataset", "ratio"])[["msra_mean", "seed_mean", "diff"]]
         sides.append(chosen.set_index(["dataset", "ratio"])[["delta"]].join(t2).add_suffix(f" ({label})"))

@@ -3,11 +3,13 @@
 from importlib.metadata import version
 
 from .algorithm import seed_filters
-from .config import Config, ConfigError, SeedOptions
+from .config import Config
 from .data import DataError, Dataset, load_dataset, stratified_subset
 from .experiment import run, run_together
-from .inits import LayerReport, kmeans_init_, lsuv_init_, msra_init_, orthogonal_init_, pca_init_, seed_init_
+from .inits import LayerReport, msra_init_, seed_init_
 from .models import LeNet5, ResNet8
+from .options import ConfigError, SeedOptions
+from .other_inits import kmeans_init_, lsuv_init_, orthogonal_init_, pca_init_
 from .records import RecordError, load_records, write_record
 from .stats import q34
 from .training import train

@@ -34,6 +34,7 @@ class DataError(RuntimeError):
 
 @dataclass(frozen=True)
 class Spec:
+    title: str  # the name readers know it by
     torchvision: str  # class name in torchvision.datasets
     folder: str  # torchvision's folder under root
     image: tuple[int, ...]  # one image's shape as stored (H, W) or (H, W, 3)
@@ -42,11 +43,11 @@ class Spec:
 
 
 SPECS = {
-    "mnist": Spec("MNIST", "MNIST", (28, 28), 10, (60000, 10000)),
-    "fashion_mnist": Spec("FashionMNIST", "FashionMNIST", (28, 28), 10, (60000, 10000)),
-    "kmnist": Spec("KMNIST", "KMNIST", (28, 28), 10, (60000, 10000)),
-    "cifar10": Spec("CIFAR10", "cifar-10-batches-py", (32, 32, 3), 10, (50000, 10000)),
-    "cifar100": Spec("CIFAR100", "cifar-100-python", (32, 32, 3), 100, (50000, 10000)),
+    "mnist": Spec("MNIST", "MNIST", "MNIST", (28, 28), 10, (60000, 10000)),
+    "fashion_mnist": Spec("Fashion-MNIST", "FashionMNIST", "FashionMNIST", (28, 28), 10, (60000, 10000)),
+    "kmnist": Spec("KMNIST", "KMNIST", "KMNIST", (28, 28), 10, (60000, 10000)),
+    "cifar10": Spec("CIFAR-10", "CIFAR10", "cifar-10-batches-py", (32, 32, 3), 10, (50000, 10000)),
+    "cifar100": Spec("CIFAR-100", "CIFAR100", "cifar-100-python", (32, 32, 3), 100, (50000, 10000)),
 }
 IDX_FILES = {"x_train": "train-images-idx3-ubyte", "y_train": "train-labels-idx1-ubyte", "x_test": "t10k-images-idx3-ubyte"}
 IDX_FILES |= {"y_test": "t10k-labels-idx1-ubyte"}

@@ -9,10 +9,12 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from .config import Config, ConfigError, generator
+from .config import Config, generator
 from .data import Dataset, load_dataset, split_indices, to_float
-from .inits import NAMED_INITS, LayerReport, msra_init_, seed_init_
+from .inits import LayerReport, msra_init_, seed_init_
 from .models import LeNet5, ResNet8
+from .options import ConfigError
+from .other_inits import NAMED_INITS
 from .records import provenance
 from .stats import q34
 from .training import Pool, Progress, fit, resolve_device, stack

@@ -1,6 +1,7 @@
-"""Initializers in the habit of ``torch.nn.init``: in place, take a module, return it or a report.
+"""The paper's initializers, ``msra_init_`` and ``seed_init_``, in the habit of ``torch.nn.init``: in place, take a
+module, return it or a report; and the layer walk every data-driven initializer shares.
 
-The data-driven ones (``seed_init_``, ``lsuv_init_``, ``kmeans_init_``, ``pca_init_``) share one signature,
+The data-driven ones (``seed_init_``, and ``lsuv_init_``, ``kmeans_init_``, ``pca_init_`` of ``seedinit.other_inits``) share one signature,
 ``name_init_(model, images, *, generator=None, **options)``: they visit the layers in the order a forward pass runs
 them, in eval mode (BatchNorm uses, and keeps, its running statistics), so each layer sees its input as the network
 computes it with the layers before it already set; each returns one ``LayerReport`` per layer it set.
@@ -8,8 +9,8 @@ computes it with the layers before it already set; each returns one ``LayerRepor
 
 from __future__ import annotations
 
-import math
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,13 +20,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .algorithm import TopK, mix, seed_filters, select_diverse
-from .config import SEED_FIELDS, ConfigError, SeedOptions, build
+from .options import SEED_FIELDS, ConfigError, SeedOptions, build
 
 Generator = torch.Generator | None
 Layers = Sequence[str] | None  # the names of the conv layers to set; None: all
 
 
-def _random_init_(model: nn.Module, fill: Callable[[Tensor], Tensor]) -> nn.Module:
+def random_init_(model: nn.Module, fill: Callable[[Tensor], Tensor]) -> nn.Module:
     """Every Conv2d and Linear weight drawn by ``fill`` on the CPU (one generator, the same weights on any device); zero biases."""
     for m in model.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
@@ -38,13 +39,7 @@ def _random_init_(model: nn.Module, fill: Callable[[Tensor], Tensor]) -> nn.Modu
 
 def msra_init_(model: nn.Module, generator: torch.Generator | None = None) -> nn.Module:
     """He normal init (fan_in, ReLU gain) of every Conv2d and Linear weight; zero biases."""
-    return _random_init_(model, lambda w: nn.init.kaiming_normal_(w, mode="fan_in", nonlinearity="relu", generator=generator))
-
-
-def orthogonal_init_(model: nn.Module, images: Tensor | None = None, *, generator: torch.Generator | None = None) -> list[LayerReport]:
-    """Saxe et al. (2014): every Conv2d and Linear weight (semi-)orthogonal times ReLU's gain sqrt(2), zero biases; no data, no reports."""
-    _random_init_(model, lambda w: nn.init.orthogonal_(w, gain=nn.init.calculate_gain("relu"), generator=generator))
-    return []
+    return random_init_(model, lambda w: nn.init.kaiming_normal_(w, mode="fan_in", nonlinearity="relu", generator=generator))
 
 
 @dataclass
@@ -57,6 +52,10 @@ class LayerReport:
     seeded: int  # filters set from the data; the rest keep their random init
     scores: list[float] = field(default_factory=list)  # seed: kept candidates' scores; pca: eigenvalues; kmeans: cluster sizes; lsuv: stds
     seconds: float = 0.0
+
+    def __str__(self) -> str:
+        kept = f" (the other {self.filters - self.seeded} keep their weights)" if self.seeded < self.filters else ""
+        return f"{self.layer}: {self.seeded} of {self.filters} filters set from {self.candidates} candidates{kept}"
 
 
 class _Stop(Exception):
@@ -77,7 +76,7 @@ def _forward(model: nn.Module, images: Tensor, hooks: dict[nn.Module, Callable])
 
 
 @contextmanager
-def _evaluating(model: nn.Module) -> Iterator[None]:
+def evaluating(model: nn.Module) -> Iterator[None]:
     """Eval mode for the block (BatchNorm neither needs a batch nor updates its statistics), then the mode the model had."""
     was_training = model.training
     model.eval()
@@ -100,7 +99,7 @@ def layers_in_order(model: nn.Module, images: Tensor, kinds: tuple[type, ...] = 
         if len(order) == len(names):
             raise _Stop
 
-    with _evaluating(model):
+    with evaluating(model):
         _forward(model, images[:1], dict.fromkeys(names, seen))
     return [(n, m) for m, n in order.items()]
 
@@ -132,30 +131,13 @@ def layer_io(model: nn.Module, layer: nn.Module, images: Tensor) -> tuple[Tensor
     return (F.pad(captured["prev"], (pad,) * 4) if pad else captured["prev"]), captured["act"]
 
 
-def _io(model: nn.Module, conv: nn.Conv2d, images: Tensor, batch_size: int) -> Iterator[tuple[Tensor, Tensor]]:
+def layer_io_batches(model: nn.Module, conv: nn.Conv2d, images: Tensor, batch_size: int) -> Iterator[tuple[Tensor, Tensor]]:
     """``layer_io`` over ``images``, ``batch_size`` at a time."""
     for start in range(0, images.shape[0], batch_size):
         yield layer_io(model, conv, images[start : start + batch_size])
 
 
-def _sample(model: nn.Module, conv: nn.Conv2d, images: Tensor, batch_size: int, n: int, generator: Generator) -> Tensor:
-    """About ``n`` of the conv's receptive fields over ``images`` (all, where there are fewer), drawn evenly over the images
-    with ``generator``: ``(n, C_in * s * s)`` in double, rows laid out as the conv's filters."""
-    rows, (s, stride) = [], (conv.kernel_size[0], conv.stride[0])
-    for prev, _ in _io(model, conv, images, batch_size):
-        every = prev.unfold(2, s, stride).unfold(3, s, stride)  # (B, C, H', W', s, s), a view: only the drawn ones are copied
-        b, _, h, w = every.shape[:4]
-        pick = torch.randperm(b * h * w, generator=generator)[: math.ceil(n * b / images.shape[0])]
-        rows.append(every[pick // (h * w), :, pick // w % h, pick % w].flatten(1))
-    return torch.cat(rows).double()
-
-
-def _he_norm(w: Tensor) -> Tensor:
-    """Rows (filters) scaled to sqrt(2), the expected norm of a He-normal filter (variance 2 / fan_in)."""
-    return F.normalize(w.float(), dim=1) * 2**0.5
-
-
-def _check_images(who: str, images: object, batch_size: object) -> None:
+def check_images(who: str, images: object, batch_size: object) -> None:
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ConfigError(f"{who}: batch_size={batch_size!r} is not allowed; batch_size must be a whole number >= 1")
     if not torch.is_tensor(images) or images.dim() != 4:
@@ -163,12 +145,12 @@ def _check_images(who: str, images: object, batch_size: object) -> None:
         raise ValueError(f"{who}: images must be an (N, C, H, W) tensor of model inputs; got {got}")
 
 
-def _init_convs_(
+def init_convs_(
     who: str, model: nn.Module, images: Tensor, layers: Layers, batch_size: int, make: Callable[[nn.Conv2d], tuple]
 ) -> list[LayerReport]:
     """The conv layers (all, or those named in ``layers``) in forward order: each one's first filters become those of
     ``make(conv) = (filters, candidates, scores)``, the rest keep their weights; biases are zeroed; one report each."""
-    _check_images(who, images, batch_size)
+    check_images(who, images, batch_size)
     convs = layers_in_order(model, images)
     if layers is not None:
         missing = sorted(set(layers) - {n for n, _ in convs})
@@ -178,7 +160,7 @@ def _init_convs_(
     for name, conv in convs:
         _check_conv(who, name, conv)
     reports = []
-    with _evaluating(model):
+    with evaluating(model):
         for name, conv in convs:
             t0 = time.perf_counter()
             w, candidates, scores = make(conv)
@@ -187,6 +169,9 @@ def _init_convs_(
                 if conv.bias is not None:
                     conv.bias.zero_()
             reports.append(LayerReport(name, conv.out_channels, candidates, len(w), scores, time.perf_counter() - t0))
+    short = [str(r) for r in reports if r.seeded < r.filters]
+    if short:  # the data gave too few candidates: more images, or larger ones, give more
+        warnings.warn(f"{who}: the data set only some filters of {len(short)} layers: {'; '.join(short)}", UserWarning, stacklevel=3)
     return reports
 
 
@@ -219,7 +204,7 @@ def seed_init_(
     def make(conv: nn.Conv2d) -> tuple[Tensor, int, list[float]]:
         k = conv.out_channels
         best = TopK(k if o.selection == "topk" else 16 * k)  # the best candidates over all images
-        for prev, act in _io(model, conv, images, batch_size):
+        for prev, act in layer_io_batches(model, conv, images, batch_size):
             best.update(*seed_filters(prev, act, conv.kernel_size[0], stride=conv.stride[0], **algo))
         g_x, scores = best.filters, best.scores
         if g_x is not None and o.selection == "diverse":
@@ -232,82 +217,4 @@ def seed_init_(
             g_x = g_x / g_x.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
         return mix(g_x, o.delta, o.random, generator), best.seen, scores.tolist()
 
-    return _init_convs_("seed_init_", model, images, layers, batch_size, make)
-
-
-def lsuv_init_(
-    model: nn.Module, images: Tensor, *, generator: Generator = None, tol: float = 0.1, max_iter: int = 10, batch_size: int = 256
-) -> list[LayerReport]:
-    """LSUV (Mishkin & Matas 2016): orthogonal init, then each Conv2d and Linear layer in forward order has its weight divided
-    by its output's std on one batch (``batch_size`` images drawn with ``generator``) until that std is 1 within ``tol``."""
-    orthogonal_init_(model, generator=generator)
-    _check_images("lsuv_init_", images, batch_size)
-    batch = images[torch.randperm(images.shape[0], generator=generator)[:batch_size]]
-    reports = []
-    with _evaluating(model):
-        for name, layer in layers_in_order(model, batch, (nn.Conv2d, nn.Linear)):
-            t0, stds = time.perf_counter(), []
-            for _ in range(max_iter):
-                stds.append(float(layer_io(model, layer, batch)[1].std()))
-                if stds[-1] == 0 or abs(stds[-1] - 1) <= tol:  # zero: a dead layer, which no scale revives
-                    break
-                with torch.no_grad():
-                    layer.weight.div_(stds[-1])
-            reports.append(LayerReport(name, layer.weight.shape[0], len(batch), 0, stds, time.perf_counter() - t0))
-    return reports
-
-
-def kmeans_init_(
-    model: nn.Module,
-    images: Tensor,
-    *,
-    generator: Generator = None,
-    layers: Layers = None,
-    batch_size: int = 256,
-    patches: int = 10000,
-    iters: int = 10,
-    eps: float = 0.1,
-) -> list[LayerReport]:
-    """Coates & Ng (2012): each conv's filters are the spherical k-means centroids of ~``patches`` random patches of its input
-    (drawn with ``generator``), each normalized for brightness and contrast, then ZCA-whitened (``eps`` times the mean variance
-    or eigenvalue regularizes both), mapped back through the whitening and scaled to He's norm; scores: the clusters' sizes."""
-
-    def make(conv: nn.Conv2d) -> tuple[Tensor, int, list[float]]:
-        x = _sample(model, conv, images, batch_size, patches, generator)
-        x = x - x.mean(1, keepdim=True)
-        x = x / (x.var(1, keepdim=True) + eps * x.var(1).mean()).sqrt()
-        values, vectors = torch.linalg.eigh(torch.cov(x.T))
-        zca = vectors @ torch.diag((values + eps * values.mean()).rsqrt()) @ vectors.T
-        white = x @ zca
-        d = F.normalize(torch.randn(conv.out_channels, x.shape[1], generator=generator).to(x), dim=1)
-        for _ in range(iters):
-            s = white @ d.T
-            s = s * (s.abs() == s.abs().amax(1, keepdim=True))  # each patch counts for its nearest centroid (by |cosine|) only
-            d = F.normalize(d + s.T @ white, dim=1)
-        return _he_norm(d @ zca), len(x), (s != 0).sum(0).tolist()  # zca is symmetric: d . zca x = (zca d) . x
-
-    return _init_convs_("kmeans_init_", model, images, layers, batch_size, make)
-
-
-def pca_init_(
-    model: nn.Module, images: Tensor, *, generator: Generator = None, layers: Layers = None, batch_size: int = 256, patches: int = 50000
-) -> list[LayerReport]:
-    """Each conv's filters: the leading eigenvectors of the covariance of ~``patches`` random patches of its input (drawn with
-    ``generator``), then their negatives (the whitening layer of the fastest CIFAR-10 trainers), each with its largest entry
-    positive, scaled to He's norm; scores: the eigenvalues. Filters beyond twice the patch size keep their init."""
-
-    def make(conv: nn.Conv2d) -> tuple[Tensor, int, list[float]]:
-        x = _sample(model, conv, images, batch_size, patches, generator)
-        values, vectors = torch.linalg.eigh(torch.cov(x.T))
-        values, vectors = values.flip(0), vectors.flip(1).T  # leading first, one per row
-        vectors = vectors * vectors.gather(1, vectors.abs().argmax(1, keepdim=True)).sign()  # eigh's signs are arbitrary
-        w = torch.cat([vectors, -vectors])[: conv.out_channels]
-        return _he_norm(w), len(x), values.repeat(2)[: len(w)].tolist()
-
-    return _init_convs_("pca_init_", model, images, layers, batch_size, make)
-
-
-# Config.init's other names (not msra, not seed, which takes its options): each is called as f(model, images, generator=g)
-NAMED_INITS: dict[str, Callable[..., list[LayerReport]]] = {
-    "orthogonal": orthogonal_init_, "lsuv": lsuv_init_, "kmeans": kmeans_init_, "pca": pca_init_,
-}  # fmt: skip
+    return init_convs_("seed_init_", model, images, layers, batch_size, make)

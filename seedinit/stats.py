@@ -7,9 +7,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-# diverged: a loss above 10 x ln(classes), ten times a uniform guess's, for 10 epochs in a row (N(0, 1) seed filters start
-# far above it and recover within a few epochs; a learning rate too large for Adam stays there)
-DIVERGED_FACTOR, DIVERGED_EPOCHS = 10, 10
+# diverged: a non-finite loss; a loss above EXPLODED x ln(classes), orders of magnitude above a uniform guess's, at any
+# epoch; one above BOUND x ln(classes) for PATIENCE_HIGH epochs in a row (the paper's N(0, 1) seed filters start up to
+# ~40 x ln(classes) and recover within a few epochs; a learning rate too large for Adam stays there); or a run that ends
+# above BOUND x ln(classes), however short.
+EXPLODED, BOUND, PATIENCE_HIGH = 1000, 10, 10
 
 
 def window_start(epochs: int, window: float = 0.5) -> int:
@@ -41,11 +43,14 @@ def converged_at(losses: Sequence[float], patience: int, rtol: float, atol: floa
     return next((e for e in range(2 * patience, len(losses) + 1) if converged(losses[:e], patience, rtol, atol)), None)
 
 
-def diverged(losses: Sequence[float], classes: int) -> bool:
-    """A non-finite training loss, or one above ``DIVERGED_FACTOR`` x ln(classes) for ``DIVERGED_EPOCHS`` epochs in a row."""
-    high = DIVERGED_FACTOR * math.log(max(classes, 2))
-    tail = losses[-DIVERGED_EPOCHS:]
-    return any(not math.isfinite(x) for x in losses) or (len(tail) == DIVERGED_EPOCHS and min(tail) > high)
+def diverged(losses: Sequence[float], classes: int, ended: bool = False) -> bool:
+    """Whether the training losses so far (one per epoch) show a run that diverged; ``ended``: training is over, so a
+    last loss above the bound counts too."""
+    chance = math.log(max(classes, 2))
+    tail = losses[-PATIENCE_HIGH:]
+    if any(not math.isfinite(x) or x > EXPLODED * chance for x in losses):
+        return True
+    return (len(tail) == PATIENCE_HIGH and min(tail) > BOUND * chance) or (ended and bool(losses) and losses[-1] > BOUND * chance)
 
 
 def q34(history: Sequence[dict], start: int, end: int, key: str = "test_acc") -> float:

@@ -19,7 +19,8 @@ from torch import Tensor, nn
 from torch.func import functional_call, stack_module_state, vmap
 from tqdm import tqdm
 
-from .config import Config, ConfigError, generator
+from .config import Config, generator
+from .options import ConfigError
 from .stats import converged, diverged, evaluated, window_start
 
 
@@ -153,6 +154,8 @@ class Progress:
             self.converged_at = epoch
         start, end = self.window()
         self.done = epoch >= end
+        if self.done and diverged(self.losses, self.classes, ended=True):  # it ends above the bound: no score
+            self.diverged = True
         return evaluated(epoch, c.epochs, c.window) if c.stop == "fixed" else epoch >= start
 
 

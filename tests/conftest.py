@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-# pytest-xdist's workers (``make test`` runs ``-n auto``) split the cores, as seedinit.sweep's workers do: torch threads
+# pytest-xdist's workers (``make test`` runs ``-n auto``) split the cores, as seedinit.replication.sweep's workers do: torch threads
 # beyond the cores cost ~10x. Set before any test imports torch; the subprocesses tests start (book build, notebooks) inherit it.
 if workers := int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0")):
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))

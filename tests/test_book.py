@@ -54,8 +54,8 @@ def record_tiny_protocol(root: Path) -> None:
     """Both stages of the protocol on the tiny data, shortened to 2 epochs and 2 deltas, as the book's records."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from seedinit import protocol
-    from seedinit.sweep import pending, run_sweep
+    from seedinit.replication import protocol
+    from seedinit.replication.sweep import pending, run_sweep
 
     out = root / "book" / "results"
 
@@ -85,18 +85,21 @@ def built(tmp_path_factory):
 def abstract(built) -> list[tuple[str, str]]:
     """The abstract's glued values as the page must show them, each with its notebook: each glued key of book/intro.md,
     formatted as it asks, from the headline (and the comparison's verdicts) of the records the book was built from."""
-    from seedinit import load_records, protocol
-    from seedinit.analysis import choose_delta, comparison, frame, headline, missing, verdicts, with_speed
+    from seedinit import load_records
+    from seedinit.replication import protocol
+    from seedinit.replication.prose import headline, missing, verdicts
+    from seedinit.replication.statistics import comparison
+    from seedinit.replication.tables import choose_delta, comparison_coverage, runs_frame, with_speed
 
     records = load_records(built.parents[1] / "book" / "results")
-    df = frame(records)
+    df = runs_frame(records)
     deltas = choose_delta(df, "val_q34")
     numbers = {"analysis": headline(df, deltas)}
     timed = with_speed(records)
     lenet, resnet = (comparison(timed, deltas, role) for role in ("study:comparison", "study:resnet"))
     said = {"verdicts": verdicts(lenet[lenet["model"] == "lenet5"], len(protocol.SEEDS))}
     said |= {"resnet_verdicts": verdicts(resnet[resnet["model"] == "resnet8"], len(protocol.SEEDS))}
-    numbers["comparison"] = said | {"missing": missing(protocol.comparison_coverage(records))}
+    numbers["comparison"] = said | {"missing": missing(comparison_coverage(records))}
     summary = (ROOT / "book" / "intro.md").read_text().split("## Reproducibility summary", 1)[1].split("\n## ", 1)[0]
     return [(notebook, format(numbers[notebook][key], fmt)) for notebook, key, fmt in GLUE.findall(summary)]
 

@@ -11,7 +11,7 @@ import time
 import pytest
 import torch
 
-from seedinit.cli import main
+from seedinit.replication.cli import main
 
 
 def seedinit(*args, cwd=None):
@@ -44,8 +44,8 @@ def test_filters_draws_a_png(tiny_mnist):
     done = seedinit("filters", "--init", "seed", "--ratio", "1", "--data-dir", str(tiny_mnist), "--out", str(png))
     assert done.returncode == 0, done.stderr
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert re.search(r"c1: \d+/20 filters seeded from \d+ candidates", done.stdout)
-    assert re.search(r"c3: \d+/50 filters seeded", done.stdout)
+    assert re.search(r"c1: \d+ of 20 filters set from \d+ candidates", done.stdout)
+    assert re.search(r"c3: \d+ of 50 filters set", done.stdout)
 
 
 @pytest.mark.parametrize(
@@ -143,6 +143,14 @@ def test_a_diverging_run_is_flagged_and_its_record_is_strict_json(tiny_mnist, lr
     assert record["diverged"] and len(record["history"]) < 14  # stopped once diverged
     last = record["history"][-1]["train_loss"]
     assert last is None if loss is None else last > 10 * 2.303
+
+
+def test_a_short_run_that_blew_up_is_not_scored(tiny_mnist):
+    out = tiny_mnist / "runs"
+    done = seedinit("run", "--ratio", "0.5", "--epochs", "3", "--lr", "1000", "--data-dir", str(tiny_mnist), "--out", str(out))
+    assert done.returncode == 0 and "DIVERGED (training loss up to " in done.stdout and "Q3/4" not in done.stdout.split("DIVERGED")[0]
+    [path] = out.glob("*.json")
+    assert json.loads(path.read_text())["diverged"]
 
 
 def test_ctrl_c_stops_with_status_130_and_keeps_every_record(tiny_mnist):

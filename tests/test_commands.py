@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from conftest import write_npz
 
-from seedinit import protocol
-from seedinit.cli import main
+from seedinit.replication import protocol
+from seedinit.replication.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = (ROOT / "README.md", ROOT / "book" / "rerun.md")

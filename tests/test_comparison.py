@@ -9,12 +9,15 @@ import torch
 from conftest import write_npz
 from test_analysis import record
 
-from seedinit import Config, load_dataset, protocol, run, run_together
-from seedinit.analysis import ACCURACY, SPEED, best_init, comparison, delta_words, frame, speed, speed_words, verdicts
+from seedinit import Config, load_dataset, run, run_together
 from seedinit.config import INITS
 from seedinit.experiment import build_model
-from seedinit.plots import plot_forest
-from seedinit.sweep import tasks
+from seedinit.replication import protocol
+from seedinit.replication.plots import plot_forest
+from seedinit.replication.prose import best_init, delta_words, speed_words, verdicts
+from seedinit.replication.statistics import ACCURACY, SPEED, TESTS_SHOWN, comparison
+from seedinit.replication.sweep import tasks
+from seedinit.replication.tables import runs_frame, speed
 from seedinit.training import tracked
 
 
@@ -92,8 +95,9 @@ def test_the_comparison_table_and_its_forest_plot():
     assert math.isnan(t.set_index("arm").at["msra", "diff"])  # MSRA is the reference, not a difference of 0
     assert pd.isna(t.set_index("arm").at["msra", "significant"]) and bool(row.significant)  # untested, not "False"
     assert list(t["tracked"]) == [0, 4, 0] and math.isnan(row.delta) and t.set_index("arm").at["seed", "delta"] == 0.5
-    assert set(ACCURACY) | set(SPEED) == set(t.columns) - {"model"}  # the book's two tables show every column
-    assert delta_words(t, "seed") == "δ = 0.5 in mnist, r = 10 %" and delta_words(t).startswith("no δ yet")
+    shown = set(ACCURACY) | set(TESTS_SHOWN) | set(SPEED)  # the book's three tables; the unadjusted p-values go to the CSV
+    assert shown | {"model", "p_welch", "p_paired", "p_tost", "significant"} == set(t.columns)
+    assert delta_words(t, "seed") == "δ = 0.5 in MNIST, r = 10 %" and delta_words(t).startswith("no δ yet")
     fig = plot_forest(t)
     labels = [label.get_text() for label in fig.axes[0].get_yticklabels()]  # the differences of the paper's reading and PCA
     assert labels == ["LeNet-5, MNIST, r = 10 %: the paper's seed filters", "LeNet-5, MNIST, r = 10 %: PCA"]
@@ -106,23 +110,23 @@ def test_the_comparison_table_and_its_forest_plot():
     assert speed_words(t).startswith("not yet measured")  # no tracked run of MSRA or the paper's reading
     tracked = [fake(q, arm, s) for arm in ("msra", "seed") for s, q in enumerate([0.8, 0.9])]
     tracked += [fake(0.1, "seed", s, converged=False) for s in (2, 3)]  # 95 % of their Q3/4 at epoch 1, but no score
-    assert speed_words(comparison(records + tracked, t2_deltas)) == "mnist, r = 10 %: 8 epochs against 8"
-    assert speed_words(comparison(records + tracked, t2_deltas), "pca") == "mnist, r = 10 %: 4 epochs against 8"
+    assert speed_words(comparison(records + tracked, t2_deltas)) == "MNIST, r = 10 %: 8 epochs against 8"
+    assert speed_words(comparison(records + tracked, t2_deltas), "pca") == "MNIST, r = 10 %: 4 epochs against 8"
     one_run = comparison(records[:3] + records[6:7], t2_deltas)  # one pca run: no test, not a tie
     assert verdicts(one_run) == "PCA: not tested (fewer than 2 converged runs) in 1 of 1 cell" and verdicts(None).startswith("not yet")
 
 
 def test_the_best_initializer_is_named_among_the_new_arms_never_the_papers_reading():
     records = [fake(q, "msra", s, role="table2") for s, q in enumerate([0.90, 0.92, 0.91])]
-    assert best_init(frame(records)).startswith("not yet measured")
+    assert best_init(runs_frame(records)).startswith("not yet measured")
     assert best_init(None).startswith("not yet measured")  # no records at all: the chapter still builds
     records += [fake(q, "seed", s) for s, q in enumerate([0.97, 0.98, 0.99])]  # the paper's reading's tracked runs
-    assert best_init(frame(records)).startswith("not yet measured")
+    assert best_init(runs_frame(records)).startswith("not yet measured")
     records += [fake(q, "pca", s) for s, q in enumerate([0.93, 0.95, 0.94])]
-    assert best_init(frame(records)) == "PCA (+3.00 points of Q3/4, the mean of its differences in 1 cell, r = 10 %)"
-    assert best_init(frame(records), planned=4).startswith("not yet measured")  # 3 PCA runs of 4: still being recorded
+    assert best_init(runs_frame(records)) == "PCA (+3.00 points of Q3/4, the mean of its differences in 1 cell, r = 10 %)"
+    assert best_init(runs_frame(records), planned=4).startswith("not yet measured")  # 3 PCA runs of 4: still being recorded
     records += [fake(0.5, "msra", s) for s in range(2)]  # MSRA's tracked runs, for speed: Table 2's runs stay its reference
-    assert best_init(frame(records)) == "PCA (+3.00 points of Q3/4, the mean of its differences in 1 cell, r = 10 %)"
+    assert best_init(runs_frame(records)) == "PCA (+3.00 points of Q3/4, the mean of its differences in 1 cell, r = 10 %)"
 
 
 def test_the_study_protocols():

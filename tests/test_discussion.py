@@ -13,8 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seedinit import load_records, protocol
-from seedinit.analysis import choose_delta, frame, schedule, table2
+from seedinit import load_records
+from seedinit.replication import protocol
+from seedinit.replication.statistics import table2
+from seedinit.replication.tables import choose_delta, runs_frame, schedule
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "book" / "results"
@@ -28,7 +30,7 @@ def records() -> list[dict]:
 
 @pytest.fixture(scope="module")
 def df(records) -> pd.DataFrame:
-    return frame(records)
+    return runs_frame(records)
 
 
 @pytest.fixture(scope="module")
@@ -179,7 +181,7 @@ def test_zero_mean_closes_most_of_the_gap_at_large_delta_and_the_other_readings_
 
 def test_trained_until_converged_the_seed_filters_train_more_slowly_and_end_lower(df, chosen):
     """'The seed filters take ... times as many epochs as MSRA to converge ...: they train more slowly, and they end lower.'"""
-    from seedinit.analysis import convergence
+    from seedinit.replication.tables import convergence
 
     t2 = table2(df, chosen)  # the convergence protocol's cells recorded so far
     assert len(t2) >= 1 and (t2["diff"].dropna() < 0).all()  # a cell without two converged runs per arm has no difference
@@ -201,7 +203,8 @@ def test_the_cells_subsets_are_nested():
 
 def test_the_papers_initialization_does_not_make_training_faster(records, chosen):
     """'It does not make it faster here: the median epochs to 95 % of a run's own Q3/4, the paper's reading against MSRA'."""
-    from seedinit.analysis import comparison, with_speed
+    from seedinit.replication.statistics import comparison
+    from seedinit.replication.tables import with_speed
 
     assert len(protocol.NEW_INITS) == 4  # 'four other one-shot initializers'
     t = comparison(with_speed(records), chosen)
@@ -216,7 +219,8 @@ def test_beside_other_initializers_the_data_helps_when_cut_with_standard_tools(r
     loses significantly.' The comparison chapter says the same words, over the cells recorded in full."""
     import json
 
-    from seedinit.analysis import comparison, with_speed
+    from seedinit.replication.statistics import comparison
+    from seedinit.replication.tables import with_speed
 
     cells = json.loads((ROOT / "notebooks" / "comparison.ipynb").read_text())["cells"]
     chapter, page = (" ".join(text.split()) for text in ("".join("".join(c["source"]) for c in cells), PAGE))

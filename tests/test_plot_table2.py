@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from seedinit.plots import plot_table2
+from seedinit.replication.plots import plot_table2
 
 
 def t2_frame() -> pd.DataFrame:

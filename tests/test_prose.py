@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from seedinit import Config, load_records, protocol
-from seedinit.analysis import choose_delta, frame, headline
+from seedinit import Config, load_records
+from seedinit.replication import protocol
+from seedinit.replication.prose import headline
+from seedinit.replication.tables import choose_delta, runs_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 INTRO = (ROOT / "book" / "intro.md").read_text()
@@ -20,7 +22,7 @@ GLUED = ("claims_reproduced", "claims_total", "table2_protocol", "cells_msra_bet
 
 @pytest.fixture(scope="module")
 def numbers() -> dict:
-    df = frame(load_records(ROOT / "book" / "results"))
+    df = runs_frame(load_records(ROOT / "book" / "results"))
     return headline(df, choose_delta(df, "val_q34"))
 
 

@@ -4,11 +4,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from seedinit import load_records, protocol
-from seedinit.analysis import choose_delta, frame
-from seedinit.cli import main
+from seedinit import load_records
 from seedinit.records import read_record
-from seedinit.sweep import pending, run_sweep
+from seedinit.replication import protocol
+from seedinit.replication.cli import main
+from seedinit.replication.sweep import pending, run_sweep
+from seedinit.replication.tables import choose_delta, runs_frame
 
 
 def test_the_grid_has_every_arm_the_protocol_names():
@@ -49,7 +50,7 @@ def test_reproduce_chooses_delta_on_validation_then_runs_the_arms(tiny_mnist, mo
             run_sweep(pending(configs, out), str(out), str(tiny_mnist), pool, ensemble=True)  # as on a GPU: one task per cell
 
     protocol.reproduce(["mnist"], [0.5], out, sweep, studies=False, log=lambda _: None)
-    df = frame(load_records(out))
+    df = runs_frame(load_records(out))
     grid = df[df["role"] == "delta-grid"]
     assert len(grid) == 3 and grid["val_q34"].notna().all()
     seeded = grid[grid["arm"] == "seed"]
@@ -102,7 +103,7 @@ def test_a_run_that_reaches_the_cap_is_trained_again_longer_and_the_longer_recor
     for c in longer:  # the same run: its first epochs are those of the capped one, bit for bit
         short, long = records[c.seed, 4]["history"], records[c.seed, c.epochs]["history"]
         assert [h["train_loss"] for h in long[:4]] == [h["train_loss"] for h in short]
-    df = frame(load_records(out))  # one row per run: the longer record where there are two
+    df = runs_frame(load_records(out))  # one row per run: the longer record where there are two
     assert len(df) == 2 and set(df.loc[df["seed"].isin([c.seed for c in longer]), "epochs"]) == {protocol.EXTEND * 4}
 
 
@@ -133,7 +134,14 @@ def test_a_delta_is_chosen_only_from_a_complete_grid():
     def run(delta: float, seed: int) -> dict:
         c = Config(role="delta-grid", init="seed", delta=delta, seed=seed, val_fraction=0.2, epochs=4)
         history = [{"epoch": e, "train_loss": 0.1, "test_acc": 0.5} for e in range(1, 5)]
-        return {"config": c.to_dict(), "q34": 0.5, "val_q34": 1 - abs(delta - 0.6), "history": history, "converged_at": None}
+        return {
+            "config": c.to_dict(),
+            "q34": 0.5,
+            "val_q34": 1 - abs(delta - 0.6),
+            "history": history,
+            "scored": [3, 4],
+            "converged_at": None,
+        }
 
     grid = [run(d, s) for d in protocol.DELTAS for s in protocol.FEW_SEEDS]
     assert protocol.chosen_deltas(grid) == {(Config().dataset, Config().ratio): 0.6}
@@ -147,7 +155,7 @@ def test_the_whole_training_set_study_reuses_the_r10_delta_and_the_baseline_stud
     history = [{"epoch": e, "train_loss": 0.1, "test_acc": 0.5} for e in range(1, 5)]
     grid = [
         {"config": Config(role="delta-grid", init="seed", delta=d, seed=s, val_fraction=0.2, epochs=4).to_dict(), "q34": 0.5}
-        | {"val_q34": 1 - abs(d - 0.7), "history": history, "converged_at": None}
+        | {"val_q34": 1 - abs(d - 0.7), "history": history, "scored": [3, 4], "converged_at": None}
         for d in protocol.DELTAS
         for s in protocol.FEW_SEEDS
     ]

@@ -33,6 +33,13 @@ def test_divergence_is_a_non_finite_loss_or_one_far_above_a_uniform_guess_for_te
     assert diverged([11 * guess] * 10, 10)
 
 
+def test_an_explosion_at_any_epoch_or_a_run_that_ends_above_the_bound_diverged_however_short():
+    guess = math.log(10)
+    assert diverged([7.2e21, 7.4e14, 6542.0], 10)  # --lr 1000 for 3 epochs: orders of magnitude above ln(10)
+    assert not diverged([40 * guess, 5.0, 0.5], 10, ended=True)  # the paper's seed filters' worst start, recovered
+    assert not diverged([11 * guess] * 3, 10) and diverged([11 * guess] * 3, 10, ended=True)  # ends above 10 ln(10)
+
+
 def test_the_convergence_criterion_compares_the_best_of_the_last_epochs_with_the_best_before():
     falling = [1 / e for e in range(1, 101)]  # epoch e's loss is 1/e
     assert not converged(falling[:10], 5, 0.01, 0.001)

@@ -12,7 +12,7 @@ import torch
 from seedinit import Config, ConfigError, load_records
 from seedinit.experiment import run, run_together
 from seedinit.records import RecordError, read_record
-from seedinit.sweep import expand, load_grid, pending, tasks
+from seedinit.replication.sweep import expand, load_grid, pending, tasks
 
 GRID = """
 base: {dataset: mnist, ratio: 0.5, epochs: %d}
@@ -154,7 +154,7 @@ def test_records_are_strict_json_with_null_for_non_finite_numbers(tmp_path):
 
 
 def test_a_run_failing_in_its_worker_is_named_in_one_line(tiny_mnist):
-    from seedinit.sweep import SweepError, run_sweep
+    from seedinit.replication.sweep import SweepError, run_sweep
 
     blocked = tiny_mnist / "runs"
     blocked.write_text("a file where the records' folder should be")

@@ -15,8 +15,9 @@ comparison study and the ResNet study. Stage 1's studies add the baseline study 
 repaired reading's delta grid.
 
 In either stage, a run trained until converged that reaches the cap is trained again with
-``EXTEND`` times the cap (``extended``), and a run recorded with a larger cap is not trained again with a smaller one
-(``unsuperseded``). Each run's ``Config.role`` says what it is for: ``delta-grid``, ``table2`` or ``study:<name>``.
+``EXTEND`` times the cap (``extended``), and a run recorded with a larger cap is not trained again with a smaller
+one (``runs.recorded_in``, which the sweep asks). Each run's ``Config.role`` says what it is for: ``delta-grid``,
+``table2`` or ``study:<name>``.
 """
 
 from __future__ import annotations
@@ -26,13 +27,12 @@ import itertools
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .config import Config, ConfigError, largest_caps, same_run
-from .records import load_records
-
-if TYPE_CHECKING:
-    import pandas as pd
+from ..config import Config
+from ..options import ConfigError
+from ..records import load_records
+from .runs import arm_label, best_deltas, cell_label, grid_rows
 
 PAPER_DATASETS = ("mnist", "cifar10", "cifar100")
 RATIOS = (0.01, 0.05, 0.1)
@@ -110,24 +110,11 @@ def schedule_runs(dataset: str, delta: float) -> list[Config]:
     return [cell(dataset, STUDY_RATIO, "study:schedule", epochs=epochs, seed=s, **a) for a in arms for s in FEW_SEEDS]
 
 
-def chosen_deltas(records: list[dict], arm_name: str = "seed") -> dict[tuple[str, float], float]:
-    """Each cell's delta for the seed-filter reading ``arm_name``: its best mean validation Q3/4 over the delta grid
+def chosen_deltas(records: list[dict], arm: str = "seed") -> dict[tuple[str, float], float]:
+    """Each cell's delta for the seed-filter reading ``arm``: its best mean validation Q3/4 over the delta grid
     (stage 1), once the grid's ``DELTAS`` x ``FEW_SEEDS`` runs are all recorded (a partial grid chooses nothing)."""
-    from .analysis import choose_delta, frame, grid_runs
-
-    if not records:
-        return {}
-    df = frame(records)
-    grid = grid_runs(df, "val_q34", arm_name)
-    size = (
-        grid.assign(delta=grid["delta"].round(6))
-        .drop_duplicates(["dataset", "ratio", "delta", "seed"])
-        .groupby(["dataset", "ratio"])
-        .size()
-    )
-    complete = set(size[size >= len(DELTAS) * len(FEW_SEEDS)].index)
-    rows = choose_delta(df, "val_q34", arm_name).itertuples()
-    return {(row.dataset, row.ratio): float(row.delta) for row in rows if (row.dataset, row.ratio) in complete}
+    best = best_deltas(grid_rows(records), "val_q34", arm)
+    return {cell: b["delta"] for cell, b in best.items() if b["runs"] >= len(DELTAS) * len(FEW_SEEDS)}
 
 
 def grid(
@@ -159,12 +146,6 @@ def extended(runs: Iterable[Config], records: list[dict]) -> list[Config]:
         if r["config"].get("stop") == "converged" and r.get("converged_at") is None and not r.get("diverged")
     }
     return [c.replace(epochs=EXTEND * c.epochs) for c in runs if c.stop == "converged" and c.run_name() in capped]
-
-
-def unsuperseded(runs: Iterable[Config], records: list[dict]) -> list[Config]:
-    """The ``runs`` but those trained until converged that are recorded with a larger cap: the same run, given more room."""
-    caps = largest_caps(records)
-    return [c for c in runs if c.stop != "converged" or caps.get(same_run(c.to_dict()), 0) <= c.epochs]
 
 
 def baseline_runs() -> list[Config]:
@@ -213,15 +194,20 @@ def stage2_runs(
     for d in datasets:
         for r in ratios:
             if (d, r) not in deltas:
-                log(f"{d}, r = {100 * r:g} %: its delta grid (stage 1) is not complete, so no delta chosen; stage 2 skips this cell")
+                log(f"{cell_label(d, r)}: its delta grid (stage 1) is not complete, so no delta chosen; stage 2 skips this cell")
                 continue
-            log(f"{d}, r = {100 * r:g} %: delta = {deltas[d, r]:g}, chosen on validation")
+            log(f"{cell_label(d, r)}: delta = {deltas[d, r]:g}, chosen on validation")
             runs += stage2_cell(d, r, deltas[d, r], studies, schedule)
     if studies:
         runs += [c for c in comparison_runs(records) if c.dataset in datasets and c.ratio in ratios]
         runs += resnet_runs(records) if "cifar10" in datasets and STUDY_RATIO in ratios else []
         runs += [c for c in full_set_runs(records) if c.dataset in datasets] if STUDY_RATIO in ratios else []
     return runs
+
+
+def planned(datasets: list[str], ratios: list[float], records: list[dict], studies: bool = True) -> list[Config]:
+    """Both stages' runs as the records stand (stage 2's only in the cells whose delta grid is complete)."""
+    return stage1_runs(datasets, ratios, studies) + stage2_runs(datasets, ratios, records, lambda _: None, studies)
 
 
 def reproduce(
@@ -239,7 +225,6 @@ def reproduce(
     for stage in sorted(stages):
         records = load_records(out) if Path(out).exists() else []
         runs = stage1_runs(datasets, ratios, studies) if stage == 1 else stage2_runs(datasets, ratios, records, log, studies, schedule)
-        runs = unsuperseded(runs, records)
         what = ("delta grid on a validation split" if stage == 1 else "Table-2 arms") + (", studies" if studies else "")
         log(f"stage {stage}: {len(runs)} runs ({what})")
         t0 = time.perf_counter()
@@ -256,10 +241,11 @@ def reproduce(
 COMPARISON_CELLS = tuple((d, r) for d in PAPER_DATASETS for r in (0.01, 0.1))
 NEW_INITS = ("orthogonal", "lsuv", "kmeans", "pca")
 REPAIRED: dict[str, Any] = {"init": "seed", "zero_mean": True, "random": "he"}  # the repaired reading of Algorithm 1
-REPAIRED_ARM = "seed[he,zero-mean]"  # its label in analysis.arm
-# ResNet-8 on colour CIFAR-10, r = 10 %: the convergence protocol with a shorter patience and scoring window. An epoch
-# takes about 7.5 s on one CPU thread (5,000 images, the tracked subset scored). The first cap, 40 epochs, was too short:
-# the first four runs reached it with their training loss still falling by a tenth every few epochs; so 150.
+REPAIRED_ARM = arm_label(REPAIRED)
+READINGS = {"seed": "the paper's seed filters", REPAIRED_ARM: "the repaired seed filters"}  # arms in words
+READINGS |= {"kmeans": "k-means", "pca": "PCA", "lsuv": "LSUV", "msra": "MSRA", "orthogonal": "orthogonal"}
+# ResNet-8 on colour CIFAR-10, r = 10 %: the convergence protocol with a shorter patience and scoring window, and a cap
+# of 150 epochs (the method page says why).
 RESNET: dict[str, Any] = {"grayscale": False, "model": "resnet8", "stop": "converged", "patience": 5, "score_epochs": 5, "epochs": 150}
 
 
@@ -311,14 +297,3 @@ def full_set_runs(records: list[dict]) -> list[Config]:
         arms = [{**a, "delta": deltas[d, STUDY_RATIO]} if a["init"] == "seed" else a for a in arms]
         runs += [Config.from_dict({**until, "dataset": d, "seed": s, **a}, source="protocol") for s in SEEDS for a in arms]
     return runs
-
-
-def comparison_coverage(records: list[dict]) -> pd.DataFrame:
-    """Per cell, the comparison and ResNet studies' runs recorded of those planned now, and of the repaired reading's δ
-    grid, which must be complete before that reading's arm is planned (``coverage``'s table, its roles in words)."""
-    from .analysis import coverage
-
-    grids = [c for d, r in COMPARISON_CELLS for c in repaired_grid_runs(d, r)]
-    t = coverage(comparison_runs(records) + resnet_runs(records) + grids, records)
-    names = {"delta-grid": "repaired reading's δ grid", "study:comparison": "LeNet-5 comparison", "study:resnet": "ResNet-8"}
-    return t.assign(role=t["role"].map(names)).rename(columns={"role": "study"})

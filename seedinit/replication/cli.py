@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import os
 import sys
 import tempfile
@@ -17,11 +18,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .config import DATASETS, SEED_FIELDS, Config, ConfigError, applies, flag
-from .data import DataError, load_dataset, split_indices, to_float
+import torch
+
+from ..config import DATASETS, Config, applies
+from ..data import DataError, load_dataset, split_indices, to_float
+from ..experiment import build_model, run
+from ..options import SEED_FIELDS, ConfigError, flag
+from ..records import RecordError, read_record, record_path, write_record
+from ..training import resolve_device
+from .plots import plot_filters
 from .protocol import PAPER_DATASETS, RATIOS, reproduce
-from .records import RecordError, read_record, record_path, write_record
-from .sweep import SweepError, expand, load_grid, pending, run_sweep
+from .sweep import SweepError, expand, load_grid, pending, run_pending
 
 if TYPE_CHECKING:
     from dask.distributed import Client
@@ -73,7 +80,7 @@ def _sweep_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=None, help="parallel tasks (default: one per core)")
     p.add_argument("--threads", type=int, default=None, help="torch threads per task (default: the cores shared out among the workers)")
     p.add_argument("--scheduler", default=None, help="dask scheduler address (default: a LocalCluster on this machine)")
-    ens = "train runs that share data and training settings together (default: with CUDA; on the CPU it measured slower)"
+    ens = "train runs that share data and training settings together (default: on a GPU; benchmarks/ensemble.py measures both)"
     p.add_argument("--ensemble", action=argparse.BooleanOptionalAction, default=None, help=ens)
 
 
@@ -124,7 +131,6 @@ def writable(folder: Path, what: str = "--out") -> None:
 
 def data_ready(configs: list[Config], args: argparse.Namespace) -> None:
     """Check each device and load each dataset the configurations need once, before any training."""
-    from .training import resolve_device
 
     for device in {c.device for c in configs}:
         resolve_device(device)
@@ -133,8 +139,6 @@ def data_ready(configs: list[Config], args: argparse.Namespace) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .experiment import run
-    from .training import resolve_device
 
     configs = [_config(args, seed=s) for s in args.seeds]
     writable(Path(args.out))
@@ -147,15 +151,18 @@ def cmd_run(args: argparse.Namespace) -> int:
             continue
         record = run(cfg, data, progress=sys.stderr.isatty())
         write_record(path, record)
-        state = "  DIVERGED" if record["diverged"] else "" if record["converged_at"] or cfg.stop == "fixed" else "  NOT CONVERGED"
-        print(f"{path}: Q3/4 {record['q34']:.4f}, init {record['seconds']['init']:.2f} s, train {record['seconds']['train']:.1f} s{state}")
+        took = f"init {record['seconds']['init']:.2f} s, train {record['seconds']['train']:.1f} s"
+        if record["diverged"]:
+            loss = max(h["train_loss"] for h in record["history"])
+            print(f"{path}: DIVERGED (training loss up to {loss:.3g}): no Q3/4 score; {took}")
+            continue
+        state = "" if record["converged_at"] or cfg.stop == "fixed" else "  NOT CONVERGED"
+        print(f"{path}: Q3/4 {record['q34']:.4f}, {took}{state}")
     return 0
 
 
 def _sweeper(args: argparse.Namespace) -> Callable[[list[Config]], None]:
     """``run(configs)``: the pending ones through the executor the flags name, with a progress bar."""
-    import torch
-    from tqdm import tqdm
 
     ensemble = torch.cuda.is_available() if args.ensemble is None else args.ensemble
     workers = (os.cpu_count() or 1) if args.workers is None else args.workers
@@ -168,18 +175,13 @@ def _sweeper(args: argparse.Namespace) -> Callable[[list[Config]], None]:
 
     def sweep(configs: list[Config]) -> None:
         todo = pending(configs, args.out)
-        print(f"{len(configs)} runs, {len(configs) - len(todo)} recorded already, {len(todo)} to run", flush=True)
-        if not todo:
-            return
-        if not args.scheduler:  # a cluster's workers read their own data folder
+        if todo and not args.scheduler:  # a cluster's workers read their own data folder
             data_ready(todo, args)
-        client = _dask(args, workers) if args.executor == "dask" else None
+        client = _dask(args, workers) if todo and args.executor == "dask" else None
         try:
-            with tqdm(total=len(todo), desc="runs", unit="run") as bar:
-                executor = client.get_executor() if client else None
-                run_sweep(
-                    todo, args.out, args.data_dir, executor, workers, ensemble, lambda p: bar.update(len(p)), args.threads, args.download
-                )
+            executor = client.get_executor() if client else None
+            said = functools.partial(print, flush=True)
+            run_pending(configs, args.out, args.data_dir, executor, workers, ensemble, args.threads, args.download, said)
         finally:
             if client:
                 client.close()
@@ -220,9 +222,6 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def cmd_filters(args: argparse.Namespace) -> int:
-    from .experiment import build_model
-    from .plots import plot_filters
-    from .training import resolve_device
 
     cfg, out = _config(args, seed=args.seeds[0]), Path(args.out)
     formats = ("png", "pdf", "svg", "jpg")
@@ -236,7 +235,7 @@ def cmd_filters(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     plot_filters(model, title=f"{cfg.dataset}, r={cfg.ratio:g}: {what}").savefig(out, dpi=120)
     for r in reports:
-        print(f"{r.layer}: {r.seeded}/{r.filters} filters seeded from {r.candidates} candidates in {r.seconds:.2f} s")
+        print(f"{r} in {r.seconds:.2f} s")
     print(f"wrote {out}")
     return 0
 

@@ -1,7 +1,7 @@
 """Grids of configurations run through a ``concurrent.futures``-style executor, resumable.
 
 A grid file (YAML) holds ``base`` settings, a ``grid`` of lists whose product is taken,
-and ``seeds``. Runs that already have a record are skipped; each finished run's record
+and ``seeds``. Runs already recorded (``runs.recorded_in``) are skipped; each finished run's record
 is written at once (atomically), so a sweep killed at any point loses only the runs in
 flight. With ``ensemble``, runs that share their data and training settings form one
 task, trained together (``torch.func``); otherwise each run is a task of its own.
@@ -18,11 +18,16 @@ from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
+import torch
 import yaml
+from tqdm import tqdm
 
-from .config import Config, ConfigError
-from .data import DataError, Dataset, load_dataset
-from .records import RecordError, read_record, record_path, write_record
+from ..config import Config
+from ..data import DataError, Dataset, load_dataset
+from ..experiment import run_together
+from ..options import ConfigError
+from ..records import RecordError, load_records, record_path, write_record
+from .runs import recorded_in
 
 GRID_KEYS = ("base", "grid", "seeds")
 
@@ -45,6 +50,12 @@ def load_grid(path: str | os.PathLike) -> dict[str, Any]:
     return spec
 
 
+def as_list(value: Any) -> list:
+    """A parameter given as a string (papermill's ``-p``) read as YAML; one value becomes a list of one."""
+    value = yaml.safe_load(value) if isinstance(value, str) else value
+    return value if isinstance(value, list) else [value]
+
+
 def expand(spec: dict[str, Any], source: str = "grid") -> list[Config]:
     """Every configuration of the grid, duplicates (e.g. MSRA runs under several deltas) removed."""
     base, grid, seeds = spec.get("base") or {}, spec.get("grid") or {}, spec.get("seeds", [0])
@@ -64,15 +75,9 @@ def expand(spec: dict[str, Any], source: str = "grid") -> list[Config]:
 
 
 def pending(configs: Iterable[Config], out: str | os.PathLike) -> list[Config]:
-    """The configurations without a record in ``out``; an unreadable record raises RecordError."""
-    todo = []
-    for cfg in configs:
-        path = record_path(out, cfg)
-        if path.exists():
-            read_record(path)  # a corrupt record is reported, never silently redone
-        else:
-            todo.append(cfg)
-    return todo
+    """The configurations not recorded in ``out`` (``runs.recorded_in``); an unreadable record raises RecordError."""
+    is_recorded = recorded_in(load_records(out) if Path(out).is_dir() else [])
+    return [c for c in configs if not is_recorded(c)]
 
 
 def tasks(configs: list[Config], ensemble: bool = False) -> list[list[Config]]:
@@ -93,10 +98,6 @@ def _dataset(name: str, data_dir: str, grayscale: bool, download: bool) -> Datas
 
 def run_task(configs: list[Config], data_dir: str, out: str, threads: int, download: bool = True) -> list[str]:
     """Train one task, one run or an ensemble (in a worker), and write its records as soon as they exist."""
-    import torch
-
-    from .experiment import run_together
-
     torch.set_num_threads(threads)  # workers split the cores: oversubscription costs ~10x
     cfg = configs[0]
     data = _dataset(cfg.dataset, data_dir, cfg.grayscale, download)
@@ -150,3 +151,23 @@ def run_sweep(
         if own:
             executor.shutdown(cancel_futures=True)
     return written
+
+
+def run_pending(
+    configs: list[Config],
+    out: str,
+    data_dir: str = "data",
+    executor: Executor | None = None,
+    workers: int = 1,
+    ensemble: bool = False,
+    threads: int | None = None,
+    download: bool = True,
+    log: Callable[[str], Any] = print,
+) -> list[str]:
+    """``run_sweep`` with what it will do said first (runs recorded already, runs to train) and a progress bar."""
+    todo = pending(configs, out)
+    log(f"{len(configs)} runs, {len(configs) - len(todo)} recorded already, {len(todo)} to run")
+    if not todo:
+        return []
+    with tqdm(total=len(todo), desc="runs", unit="run") as bar:
+        return run_sweep(todo, out, data_dir, executor, workers, ensemble, lambda p: bar.update(len(p)), threads, download)

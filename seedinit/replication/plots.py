@@ -10,6 +10,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from .protocol import NEW_INITS, READINGS, REPAIRED_ARM
+from .runs import arm_label, cell_label, final_records
+
 if TYPE_CHECKING:
     import pandas as pd  # the book's extra; the CLI draws filters without it
 
@@ -81,10 +84,8 @@ def plot_steps(steps: dict[str, Tensor], prev: Tensor, g_r: Tensor, delta: float
 
 def plot_curves(records: list[dict]) -> plt.Figure:
     """Training loss per epoch and test accuracy where measured, one line per run, coloured by arm."""
-    from .analysis import arm
-
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.5))
-    labels = [arm(r["config"]) + (f" δ={r['config']['delta']:g}" if r["config"]["init"] == "seed" else "") for r in records]
+    labels = [arm_label(r["config"]) + (f" δ={r['config']['delta']:g}" if r["config"]["init"] == "seed" else "") for r in records]
     colours = dict(zip(sorted(set(labels)), plt.get_cmap("tab10").colors))
     for r, label in zip(records, labels):
         epochs = [h["epoch"] for h in r["history"]]
@@ -103,10 +104,8 @@ def plot_curves(records: list[dict]) -> plt.Figure:
 def plot_cells(records: list[dict]) -> list[plt.Figure]:
     """``plot_curves`` for each dataset, ratio and training protocol among ``records`` (each run once, by its longest
     record), titled with the final losses."""
-    from .analysis import longest
-
     cells: dict[tuple, list[dict]] = {}
-    for r in longest(records):
+    for r in final_records(records):
         cells.setdefault((r["config"]["dataset"], r["config"]["ratio"], r["config"].get("stop", "fixed")), []).append(r)
     figures = []
     for (dataset, ratio, stop), runs in sorted(cells.items()):
@@ -120,7 +119,7 @@ def plot_cells(records: list[dict]) -> list[plt.Figure]:
 
 def plot_convergence(runs: pd.DataFrame) -> plt.Figure:
     """Per cell (x) and arm (colour), each run's convergence epoch (a cross at its cap: never converged; a square where it
-    stopped: diverged) and its training loss at the start and the end of its scoring window; ``runs``: rows of ``analysis.frame``."""
+    stopped: diverged) and its training loss at the start and the end of its scoring window; ``runs``: rows of ``tables.runs_frame``."""
     cells = sorted({(d, r) for d, r in zip(runs["dataset"], runs["ratio"])})
     fig, (ax_e, ax_l) = plt.subplots(1, 2, figsize=(11, 3.4))
     for shift, (arm, colour) in zip((-0.15, 0.15), (("msra", "tab:blue"), ("seed", "tab:orange"))):
@@ -144,7 +143,7 @@ def plot_convergence(runs: pd.DataFrame) -> plt.Figure:
 def plot_table2(t2: pd.DataFrame, level: float = 0.95) -> plt.Figure:
     """Table 2 as a figure: per dataset (panel) and ratio, both arms' mean Q3/4 with ``level`` t-intervals from n and sd.
 
-    ``t2`` is ``seedinit.analysis.table2``'s frame (accuracies as fractions); the axes are in percent, and the
+    ``t2`` is ``statistics.table2``'s frame (accuracies as fractions); the axes are in percent, and the
     tick under each pair of intervals names the ratio and the seed filters' δ.
     """
     from scipy import stats
@@ -173,11 +172,8 @@ NAMES = {"lenet5": "LeNet-5", "resnet8": "ResNet-8", "mnist": "MNIST", "cifar10"
 
 
 def plot_forest(table: pd.DataFrame, planned: int = 0) -> plt.Figure:
-    """Each initializer's Q3/4 difference to MSRA per cell (a table of ``analysis.comparison``), in points, with its 95 % interval;
+    """Each initializer's Q3/4 difference to MSRA per cell (a table of ``statistics.comparison``), in points, with its 95 % interval;
     a cell with fewer than ``planned`` runs of the initializer recorded says so in its label."""
-    from .analysis import READINGS
-    from .protocol import NEW_INITS, REPAIRED_ARM
-
     rows = table[table["arm"] != "msra"].iloc[::-1].reset_index(drop=True)  # the table's first row on top
     fig, ax = plt.subplots(figsize=(7, 0.3 * len(rows) + 1.2))
     colours = dict(zip((*NEW_INITS, "seed", REPAIRED_ARM), plt.get_cmap("tab10").colors))  # the same in every plot
@@ -193,5 +189,28 @@ def plot_forest(table: pd.DataFrame, planned: int = 0) -> plt.Figure:
     ]
     ax.set_yticks(rows.index, labels, fontsize=7)
     ax.set(xlabel="Q3/4 − MSRA (points), 95 % Welch interval (unadjusted)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_delta_grid(runs: pd.DataFrame, score: str = "q34") -> plt.Figure:
+    """Per cell (panel), the paper's seed filters' ``score`` (%) at each δ of the grid: each run a dot, the mean a line,
+    MSRA's mean dashed; ``runs``: the delta grid's rows of ``tables.runs_frame``."""
+    cells = sorted({(d, r) for d, r in zip(runs["dataset"], runs["ratio"])}, key=lambda c: (c[1], c[0]))
+    cols = min(3, max(1, len(cells)))
+    fig, axes = plt.subplots(math.ceil(len(cells) / cols) or 1, cols, figsize=(3.3 * cols, 2.6 * math.ceil(len(cells) / cols) or 1))
+    for ax, (dataset, ratio) in zip(np.ravel(axes), cells):
+        cell = runs[(runs["dataset"] == dataset) & (runs["ratio"] == ratio)]
+        seed, msra = cell[cell["arm"] == "seed"], cell[cell["arm"] == "msra"]
+        means = seed.groupby("delta")[score].mean()
+        ax.plot(means.index, 100 * means, color="tab:orange", marker="o", ms=3, label="seed filters (mean)")
+        ax.scatter(seed["delta"], 100 * seed[score], s=6, color="black", alpha=0.6)
+        if len(msra):
+            ax.axhline(100 * msra[score].mean(), ls="--", color="tab:blue", label="MSRA (mean)")
+        ax.set(title=cell_label(dataset, ratio), xlabel="δ")
+    for ax in np.ravel(axes)[len(cells) :]:
+        ax.axis("off")
+    np.ravel(axes)[0].set_ylabel(("validation" if score == "val_q34" else "test") + " Q3/4 (%)")
+    np.ravel(axes)[0].legend(fontsize=7)
     fig.tight_layout()
     return fig

@@ -1,0 +1,221 @@
+"""The book's sentences and table styling: what the tables say, in words a reader knows."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..config import DEFAULTS
+from .claims import claims
+from .protocol import READINGS, REPAIRED_ARM
+from .runs import cell_label, listed
+from .statistics import ALPHA, VERDICTS, against_msra, table2
+from .tables import GAIN, at_chance, baseline, checked_deltas, chosen_runs, convergence, delta_check, extensions, runs_of, still_rising
+
+HEADERS = {
+    "dataset": "dataset", "ratio": "r", "delta": "δ", "arm": "arm", "n_msra": "n MSRA", "msra_mean": "MSRA mean", "msra_sd": "MSRA sd",
+    "n_seed": "n seed filters", "seed_mean": "seed-filter mean", "seed_sd": "seed-filter sd", "diff": "difference to MSRA",
+    "p_welch": "p (Welch)", "unconverged_both": "not converged (both arms)",
+    "p_paired": "p (paired)", "p_holm": "p (Holm)", "significant": "significant", "unconverged": "not converged",
+    "q34": "Q3/4", "val_q34": "val Q3/4", "converged_at": "converged at epoch", "loss_start": "loss at window start",
+    "loss_end": "loss at the end", "gain": "accuracy gain over the window", "seeded": "filters seeded", "runs": "runs",
+    "git_commit": "commit", "device": "device", "stop": "training", "sd": "sd", "lowest": "lowest", "images": "training images",
+    "conv_relu": "ReLU after convs", "inputs": "inputs", "reaches": "mean + 2 sd ≥ 98.71 %", "delta_converged": "δ (until converged)",
+    "val_q34_converged": "val Q3/4 (until converged)", "same": "same δ",
+    "first_cap": "first cap", "cap": "cap", "identical": "first epochs identical",
+    "same_device": "same device and threads", "margin": "its margin over the grid's δ",
+    "check_runs": "check runs", "check_size": "check runs planned", "check_sd": "sd at it (until converged)",
+    "stopped": "last epoch", "seed": "RNG seed",
+    "n_arm": "n arm", "arm_mean": "arm mean", "arm_sd": "arm sd", "ci_low": "95 % CI low", "ci_high": "95 % CI high",
+    "tracked": "tracked runs", "acc1": "acc. after 1 epoch", "acc5": "acc. after 5 epochs", "to95": "epochs to 95 %", "init_s": "init (s)",
+    "epoch_s": "epoch (s)", "late": "not converged by the window",
+}  # fmt: skip
+
+
+PERCENT = ("msra_mean", "msra_sd", "seed_mean", "seed_sd", "arm_sd", "diff", "q34", "val_q34", "gain", "seeded", "sd", "lowest", "ci_low")
+
+PERCENT += ("ci_high", "acc1", "acc5", "val_q34_converged", "margin", "check_sd")
+
+
+def _percent(points: float) -> str:
+    """Points to two decimals, where one that rounds to zero shows as 0.00 %, never -0.00 %."""
+    return f"{round(points, 2) + 0.0:.2f} %"
+
+
+def readable(t: pd.DataFrame) -> pd.io.formats.style.Styler:
+    """A table as the book shows it: readable headers, accuracies (named in ``PERCENT``, or ending in mean, Q3/4, ...)
+    in percent, other numbers to three digits, yes/no for truth values, no index. A column named with a suffix, such as
+    ``msra_mean (book)``, gets its name's header and format: ``MSRA mean (book)``, in percent."""
+    base = {c: str(c).partition(" (") for c in t.columns}
+    name = {c: HEADERS.get(b, b) + (f" ({rest}" if rest else "") for c, (b, _, rest) in base.items()}
+    percent = [c for c, (b, _, _) in base.items() if b in PERCENT or b.endswith(("mean", "Q3/4", "at it", "− MSRA"))]
+    formats = {name[c]: _percent if c in percent else "{:.3g}" for c in t.columns if pd.api.types.is_float_dtype(t[c])}
+    formats |= {name[c]: lambda r: f"{100 * r:.3g} %" for c in t.columns if base[c][0] == "ratio"}  # 5,600 MNIST images: 9.33 %
+    formats |= {name[c]: lambda b: "yes" if b else "no" for c in t.columns if pd.api.types.infer_dtype(t[c], skipna=True) == "boolean"}
+    shown = t.assign(**{c: 100 * t[c] for c in percent}).rename(columns=name)
+    return shown.style.hide(axis="index").format(formats, na_rep="–")
+
+
+def headline(df: pd.DataFrame, deltas: pd.DataFrame, planned: int = 0) -> dict[str, Any]:
+    """The book's abstract in numbers: which Table 2 it rests on, claims reproduced, the smallest and largest differences;
+    the convergence protocol's cells so far, those MSRA wins, how many times MSRA's epochs the seed filters take to
+    converge (median over cells), the runs of each arm that reached the cap unconverged (and the seed filters' cells);
+    the comparison's best initializer (``best_init``, over the cells with ``planned`` runs recorded)."""
+    converged = table2(df, deltas)
+    which = "convergence protocol" if len(converged) == len(deltas) and len(converged) else "fixed schedule"
+    t2 = converged if which == "convergence protocol" else table2(df, deltas, stop="fixed")
+    verdicts = claims(t2, df, "converged" if which == "convergence protocol" else "fixed")["verdict"]
+    out: dict[str, Any] = {"table2_protocol": which, "table2_cells": len(t2), "claims_total": len(verdicts)}
+    out["claims_reproduced"] = int((verdicts == "reproduced").sum())
+    out["cells_msra_better"] = int(((t2["p_holm"] < ALPHA) & (t2["diff"] < 0)).sum())
+    for end in ("min", "max"):
+        row = t2.loc[getattr(t2["diff"].abs(), f"idx{end}")()] if len(t2) else None
+        out[f"diff_{end}"] = float(100 * row["diff"]) if row is not None else math.nan
+        out[f"diff_{end}_cell"] = cell_label(row["dataset"], row["ratio"]) if row is not None else "no cell"
+    speed = convergence(df, deltas)
+    epochs = speed.pivot_table(index=["dataset", "ratio"], columns="arm", values="converged_at")
+    out["converged_cells"] = len(converged)
+    out["converged_msra_better"] = int(((converged["p_holm"] < ALPHA) & (converged["diff"] < 0)).sum())
+    out["converged_later"] = float((epochs["seed"] / epochs["msra"]).median()) if {"seed", "msra"} <= set(epochs) else math.nan
+    out |= {f"unconverged_{a}": int(speed.loc[speed["arm"] == a, "late"].sum()) for a in ("msra", "seed")}
+    capped = speed[(speed["late"] > 0) & (speed["arm"] == "seed")][["dataset", "ratio", "late", "runs"]]
+    where = [f"{cell_label(d, r)} ({n} of {k})" for d, r, n, k in capped.itertuples(index=False)]
+    out["unconverged_seed_where"] = listed(where)
+    runs, rising = chosen_runs(df, deltas), still_rising(df, deltas)
+    out |= {"window_runs": len(runs), "window_flat": int((runs["gain"] < GAIN).sum()), "window_rising": len(rising)}
+    out |= {"rising_converged": int(rising["converged_at"].notna().sum()), "rising_capped": int(rising["converged_at"].isna().sum())}
+    plateau, converged = at_chance(df), int((df["converged"] & (df["stop"] == "converged")).sum())
+    out |= {"plateau_runs": len(plateau), "converged_runs": converged, "plateau_where": _where(plateau)}
+    check = delta_check(df)
+    judged = check[check["same"].notna()]
+    out |= {"delta_cells": len(check), "delta_checked": len(judged), "delta_same": int(judged["same"].sum())}
+    out["delta_differs"], out["delta_unjudged"] = _differs(df, check), _unjudged(check)
+    base = baseline(df)
+    reach = []
+    for n, head, relu, inputs, q in base.loc[base["reaches"], ["images", "hidden", "conv_relu", "inputs", "q34"]].itertuples(index=False):
+        caffe = [f"{head}-unit head"] * (head != "120 84") + ["no conv ReLU"] * (not relu) + ["standardized inputs"] * (inputs != "unit")
+        reach.append(f"{n:,} training images{', ' + ', '.join(caffe) if caffe else ''} ({100 * q:.2f} %)")
+    out["baseline_reaching"] = listed(reach)
+    mnist10 = t2[(t2["dataset"] == "mnist") & np.isclose(t2["ratio"], 0.1)]["msra_mean"]
+    out["msra_mnist10"] = float(100 * mnist10.iloc[0]) if len(mnist10) else math.nan
+    return out | {"best_init": best_init(df, planned)}
+
+
+def _differs(df: pd.DataFrame, check: pd.DataFrame) -> str:
+    """Where the delta grid's check (``delta_check``'s frame) chose another delta, in words: both deltas, the margin and
+    its spread, and the difference to MSRA of Table 2's runs at both deltas where the check's are recorded."""
+    if not check["differs"].any():
+        return "none"
+    grid_deltas = check[["dataset", "ratio", "delta"]]
+    at_grid, at_check = (table2(df, d).set_index(["dataset", "ratio"]) for d in (grid_deltas, checked_deltas(check)))
+    words = []
+    for c in check[check["differs"]].itertuples():
+        words.append(f"{cell_label(c.dataset, c.ratio)}: δ = {c.delta:g} on the grid, {c.delta_converged:g} until converged, by ")
+        words[-1] += f"{100 * c.margin:.2f} points of validation Q3/4 (its sd over the RNG seeds: {100 * c.check_sd:.2f})"
+        if (key := (c.dataset, c.ratio)) in at_check.index:
+            row = at_check.loc[key]
+            grid = f"; at the grid's δ = {c.delta:g}: {100 * at_grid.loc[key, 'diff']:+.2f}" if key in at_grid.index else ""
+            words[-1] += f", and Table 2's runs at δ = {c.delta_converged:g} score {100 * row['diff']:+.2f} points against MSRA "
+            words[-1] += f"(Holm p = {row['p_holm']:.2g}{grid})"
+    return "; ".join(words)
+
+
+def _unjudged(check: pd.DataFrame) -> str:
+    """The cells the delta grid's check has not judged (``delta_check``'s frame), in words: why, and what its runs choose."""
+    words = []
+    for c in check[check["same"].isna()].itertuples():
+        why = [f"{c.check_runs} of {c.check_size} runs recorded"] * (c.check_runs < c.check_size)
+        why += [f"{c.unconverged} of {c.check_size} runs never converged within their cap"] * (c.unconverged > 0)
+        same = np.isclose(c.delta_converged, c.delta)
+        chose = f"the grid's δ, {c.delta:g}" if same else f"δ = {c.delta_converged:g} (the grid's: {c.delta:g})"
+        chose = f", and its runs choose {chose}" if c.check_runs else ""
+        words.append(f"{cell_label(c.dataset, c.ratio)}: {' and '.join(why)}{chose}")
+    return listed(words)
+
+
+def best_init(df: pd.DataFrame | None, planned: int = 0) -> str:
+    """The comparison study's initializer (the paper's reading aside) with the highest mean difference to MSRA (Table 2's,
+    the same cells), in words with the ratios of those cells (None: no records); a cell where an initializer has fewer
+    than ``planned`` runs recorded is still being recorded and left out, as ``verdicts`` does."""
+    if df is None:
+        return "not yet measured (no comparison run is recorded)"
+    study = runs_of(df, "study:comparison")[lambda t: ~t["arm"].isin(["msra", "seed"])]  # their Q3/4 are Table 2's (``comparison``)
+    study = study[study.groupby(["dataset", "ratio", "arm"])["q34"].transform("size") >= planned]
+    runs = pd.concat([study, runs_of(df)[lambda t: t["arm"] == "msra"]]).assign(role="study:comparison")
+    t = against_msra(runs, converged_only=True)
+    per = t.groupby("arm")["diff"].agg(["mean", "count"])
+    if per.empty:
+        return "not yet measured (no comparison run is recorded)"
+    best = per["mean"].idxmax()
+    (mean, n), name = per.loc[best], READINGS.get(best, best)
+    ratios = " and ".join(f"{100 * r:g} %" for r in sorted(t.loc[t["arm"] == best, "ratio"].unique()))
+    return f"{name} ({100 * mean:+.2f} points of Q3/4, the mean of its differences in {n:g} cell{'' if n == 1 else 's'}, r = {ratios})"
+
+
+def verdicts(table: pd.DataFrame | None, planned: int = 0) -> str:
+    """Per initializer of a ``comparison`` table (None: none), its cells by verdict (``statistics.VERDICTS``) or untested;
+    a cell with fewer than ``planned`` runs of the initializer recorded is still being recorded, not judged."""
+    if table is None:
+        return "not yet measured (no run recorded)"
+    words = []
+    for name, rows in table[table["arm"] != "msra"].groupby("arm"):
+        partial = rows["n"] + rows["unconverged"] < planned
+        order = [*VERDICTS, "not tested (fewer than 2 converged runs)"]
+        counts = rows.loc[~partial, "verdict"].fillna(order[-1]).value_counts().reindex(order, fill_value=0)
+        counts[f"still being recorded (fewer than {planned} runs)"] = int(partial.sum())
+        said = ", ".join(f"{what} in {k}" for what, k in counts.items() if k)
+        words.append(f"{READINGS.get(name, name)}: {said} of {len(rows)} cell{'' if len(rows) == 1 else 's'}")
+    return listed(words, "not yet measured (no run recorded)")
+
+
+def speed_words(table: pd.DataFrame | None, arm_name: str = "seed") -> str:
+    """Per cell of one model's ``comparison`` table, ``arm_name``'s median epochs to 95 % of its Q3/4 against MSRA's, in words."""
+    cells = table.pivot_table("to95", ["dataset", "ratio"], "arm") if table is not None and len(table) else pd.DataFrame()
+    words = [f"{cell_label(d, r)}: {row[arm_name]:g} epochs against {row['msra']:g}" for (d, r), row in cells.iterrows()
+             if {arm_name, "msra"} <= set(row.dropna().index)]  # fmt: skip
+    return listed(words, "not yet measured (no tracked run of both is recorded)")
+
+
+def delta_words(table: pd.DataFrame | None, arm_name: str = REPAIRED_ARM) -> str:
+    """Per cell of a ``comparison`` table, the delta ``arm_name`` ran at (the repaired reading's by default), in words."""
+    rows = table[table["arm"] == arm_name] if table is not None else pd.DataFrame(columns=["dataset", "ratio", "delta"])
+    words = [f"δ = {x:g} in {cell_label(d, r)}" for d, r, x in rows[["dataset", "ratio", "delta"]].itertuples(index=False)]
+    return listed(words, "no δ yet (no run of it recorded)")
+
+
+def _where(t: pd.DataFrame) -> str:
+    """The runs of ``t`` counted per cell and arm (the seed filters' delta named), in words; "none" when there are none."""
+    words = []
+    for (d, r, a, x), n in t.groupby(["dataset", "ratio", "arm", "delta"], dropna=False).size().items():
+        at = "" if math.isnan(x) else f" at δ = {x:g}"
+        words.append(f"{cell_label(d, r)}, {READINGS.get(a, a)}{at}: {n} run{'' if n == 1 else 's'}")
+    return listed(words)
+
+
+def origins(runs: pd.DataFrame) -> str:
+    """Which commits and devices made ``runs``, with how many runs each, in words (a table's provenance in one line)."""
+    made = runs.groupby(["commit", "device"], dropna=False).size().sort_values(ascending=False)
+    return "; ".join(f"{n} runs from commit {commit} on {device}" for (commit, device), n in made.items()) or "no runs"
+
+
+def missing(t: pd.DataFrame) -> str:
+    """The cells of a ``coverage`` table with runs not yet recorded, in words (recorded of planned); "none" when complete."""
+    words = []
+    for (d, r), rows in t[t["recorded"] < t["runs"]].groupby(["dataset", "ratio"]):
+        said = [f"{what} {k} of {n}" for _, _, what, n, k in rows.itertuples(index=False)]
+        words.append(f"{cell_label(d, r)}: {', '.join(said)} runs")
+    return listed(words)
+
+
+def extension_numbers(records: list[dict[str, Any]], score_epochs: int = DEFAULTS["score_epochs"]) -> dict[str, Any]:
+    """``extensions`` for the book's prose: how many Table-2 runs were trained again and where, how many had met the
+    criterion within the last ``score_epochs`` before the first cap (too late for a full scoring window), how many then
+    converged, and how many repeat their first attempt bit for bit."""
+    t = extensions(records)
+    t = t[t["role"] == "table2"]
+    late = t["converged_at"].between(t["first_cap"] - score_epochs + 1, t["first_cap"])
+    out = {"extended_runs": len(t), "extended_where": _where(t), "extended_late": int(late.sum())}
+    return out | {"extended_converged": int(t["converged_at"].notna().sum()), "extended_identical": int(t["identical"].sum())}
