@@ -213,10 +213,12 @@ def test_the_papers_initialization_does_not_make_training_faster(records, chosen
 
 
 def test_beside_other_initializers_the_data_helps_when_cut_with_standard_tools(records, chosen):
-    """'k-means beats MSRA in every LeNet-5 cell, by the most on CIFAR-10, and PCA does on CIFAR-10 and on CIFAR-100 at r = 10 %; LSUV
-    and orthogonal weights ... differ from MSRA in no cell. The repaired reading only removes the paper's loss on LeNet-5,
-    at a δ of 0.3 or less in most cells ...; on the ResNet-8 it beats MSRA, as PCA does, and the paper's reading no longer
-    loses significantly.' The comparison chapter says the same words, over the cells recorded in full."""
+    """'k-means beats MSRA in every LeNet-5 cell, by the most on CIFAR-10, and PCA does on CIFAR-10 and on CIFAR-100 at r = 10 %
+    ...; LSUV and orthogonal weights ... show no difference from MSRA in any cell: each cell is equivalent within a point or
+    inconclusive. The repaired reading only removes the paper's loss on LeNet-5, with no difference from MSRA in any cell
+    (equivalent or inconclusive in each), at a δ of 0.3 or less in most cells ...; on the ResNet-8 it beats MSRA, as PCA
+    does, and the paper's reading no longer loses significantly.' The comparison chapter says the same words, over the cells
+    recorded in full."""
     import json
 
     from seedinit.replication.statistics import comparison
@@ -230,15 +232,15 @@ def test_beside_other_initializers_the_data_helps_when_cut_with_standard_tools(r
     t = pd.concat([comparison(df, chosen), comparison(df, chosen, role="study:resnet")])
     t = t[(t["n"] + t["unconverged"] >= len(protocol.SEEDS)) & (t["arm"] != "msra")]  # the cells recorded in full
     assert t["p_holm"].notna().all()  # each of them tested
-    t = t.assign(verdict=np.where(t["significant"], np.sign(t["diff"]), 0)).set_index(["model", "arm", "dataset", "ratio"])
+    t = t.assign(sign=np.where(t["significant"], np.sign(t["diff"]), 0)).set_index(["model", "arm", "dataset", "ratio"])
     t = t.sort_index()
     lenet, resnet = t.loc["lenet5"], t.loc["resnet8"]
-    assert len(lenet.loc["kmeans"]) == len(protocol.COMPARISON_CELLS) and (lenet.loc["kmeans", "verdict"] == 1).all()  # every cell
+    assert len(lenet.loc["kmeans"]) == len(protocol.COMPARISON_CELLS) and (lenet.loc["kmeans", "sign"] == 1).all()  # every cell
     assert lenet.loc["kmeans", "diff"].idxmax()[0] == "cifar10"
-    pca = lenet.loc["pca", "verdict"]
+    pca = lenet.loc["pca", "sign"]
     assert pca[pca == 1].index.tolist() == [("cifar10", 0.01), ("cifar10", 0.1), ("cifar100", 0.1)]
-    assert (t.loc[(slice(None), ["lsuv", "orthogonal"]), "verdict"] == 0).all()
+    assert t.loc[(slice(None), ["lsuv", "orthogonal"]), "verdict"].isin(["equivalent", "inconclusive"]).all()
     repaired = lenet.loc[protocol.REPAIRED_ARM]
-    assert (repaired["verdict"] == 0).all() and (lenet.loc["seed", "verdict"] == -1).all()
+    assert repaired["verdict"].isin(["equivalent", "inconclusive"]).all() and (lenet.loc["seed", "verdict"] == "worse").all()
     assert (repaired["delta"].round(6) <= 0.3).sum() > len(repaired) / 2
-    assert [resnet.loc[a, "verdict"].tolist() for a in (protocol.REPAIRED_ARM, "pca", "seed")] == [[1], [1], [0]]
+    assert [resnet.loc[a, "sign"].tolist() for a in (protocol.REPAIRED_ARM, "pca", "seed")] == [[1], [1], [0]]

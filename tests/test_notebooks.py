@@ -78,7 +78,9 @@ def test_the_comparison_notebook_shows_its_table_forest_plot_and_counts(tmp_path
         (tmp_path / "runs" / f"{i}.json").write_text(json.dumps(r | {"provenance": {}}))
     outputs = execute("comparison", tmp_path / "comparison.ipynb", results_dir=str(tmp_path / "runs"))
     shown = text(outputs)
-    assert "<table" in shown and "Q3/4" in shown and sum("image/png" in o.get("data", {}) for o in outputs) == 1  # the forest plot
+    assert (
+        "<table" in shown and "Q3/4" in shown and sum("image/png" in o.get("data", {}) for o in outputs) == 2
+    )  # the forest plot, the size curve
     glued = {o["metadata"]["scrapbook"]["name"]: o["data"] for o in outputs if "scrapbook" in o.get("metadata", {})}
     said = {name: data["application/papermill.record/text/plain"].strip("'\"") for name, data in glued.items()}
     assert said["verdicts"] == "PCA: better in 1 of 1 cell; the paper's seed filters: worse in 1 of 1 cell"  # the reading's counts

@@ -10,8 +10,8 @@ import pandas as pd
 from ..data import SPECS
 from .protocol import FULL_SET_DATASETS, SEEDS
 from .runs import listed
-from .statistics import against_msra
-from .tables import delta03, full_set_runs
+from .statistics import full_set_table
+from .tables import delta03
 
 Judge = Callable[[pd.DataFrame, pd.DataFrame, str], tuple[str, str]]  # (Table 2, all runs, its stop) -> (verdict, evidence)
 WORDS = {"better": "seed filters better", "worse": "MSRA better", "equivalent": "equivalent", "inconclusive": "inconclusive"}
@@ -62,11 +62,6 @@ def _collapse(_t2: pd.DataFrame, df: pd.DataFrame, stop: str) -> tuple[str, str]
         return "not run", "no MNIST r = 10 % Table-2 runs at delta = 0.3"
     m, b, n = low["q34"].iloc[0], msra["q34"].iloc[0], low["runs"].iloc[0]
     return ("reproduced" if m < 0.5 else "not reproduced"), f"{100 * m:.2f} % (n = {n}) against MSRA's {100 * b:.2f} %"
-
-
-def full_set_table(df: pd.DataFrame) -> pd.DataFrame:
-    """The whole-training-set study: each initializer against MSRA per dataset (converged runs), with its verdict."""
-    return against_msra(full_set_runs(df), converged_only=True)
 
 
 def _full_set(_t2: pd.DataFrame, df: pd.DataFrame, _stop: str) -> tuple[str, str]:

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ..data import SPECS
 from .protocol import NEW_INITS, READINGS, REPAIRED_ARM
 from .runs import arm_label, cell_label, final_records
 
@@ -212,5 +213,24 @@ def plot_delta_grid(runs: pd.DataFrame, score: str = "q34") -> plt.Figure:
         ax.axis("off")
     np.ravel(axes)[0].set_ylabel(("validation" if score == "val_q34" else "test") + " Q3/4 (%)")
     np.ravel(axes)[0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_size_curve(t: pd.DataFrame) -> plt.Figure:
+    """Per dataset (panel), each initializer's difference to MSRA (points, 95 % Welch interval) against the share of the
+    training set, log-scaled; ``t``: rows of dataset, ratio, arm, diff, ci_low, ci_high (``statistics.by_size``)."""
+    datasets = list(dict.fromkeys(t["dataset"]))
+    fig, axes = plt.subplots(1, max(1, len(datasets)), figsize=(3.4 * max(1, len(datasets)), 3.2), squeeze=False, sharey=False)
+    colours = dict(zip((*NEW_INITS, "seed", REPAIRED_ARM), plt.get_cmap("tab10").colors))
+    for ax, dataset in zip(axes[0], datasets):
+        for name, rows in t[t["dataset"] == dataset].sort_values("ratio").groupby("arm"):
+            x, y = 100 * rows["ratio"], 100 * rows["diff"]
+            err = [y - 100 * rows["ci_low"], 100 * rows["ci_high"] - y]
+            ax.errorbar(x, y, yerr=err, marker="o", ms=3, capsize=2, color=colours.get(name, "black"), label=READINGS.get(name, name))
+        ax.axhline(0, color="grey", lw=1)
+        ax.set(xscale="log", title=SPECS[dataset].title, xlabel="training images used (%)")
+    axes[0][0].set_ylabel("difference to MSRA (points)")
+    axes[0][-1].legend(fontsize=7)
     fig.tight_layout()
     return fig

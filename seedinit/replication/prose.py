@@ -31,13 +31,16 @@ HEADERS = {
     "stopped": "last epoch", "seed": "RNG seed",
     "n_arm": "n arm", "arm_mean": "arm mean", "arm_sd": "arm sd", "ci_low": "95 % CI low", "ci_high": "95 % CI high",
     "tracked": "tracked runs", "acc1": "acc. after 1 epoch", "acc5": "acc. after 5 epochs", "to95": "epochs to 95 %", "init_s": "init (s)",
-    "epoch_s": "epoch (s)", "late": "not converged by the window",
+    "epoch_s": "epoch (s)", "late": "not converged by the window", "verdict": "verdict", "p_paired_holm": "p (paired, Holm)",
+    "p_tost_holm": "p (equivalence, Holm)", "mde": "smallest detectable difference", "runner_up": "runner-up δ",
+    "margin_se": "its standard error", "msra": "MSRA", "lead": "best δ − MSRA", "below_msra": "below MSRA at every δ",
+    "cells": "cells", "tau": "τ", "i2": "I²",
 }  # fmt: skip
 
 
 PERCENT = ("msra_mean", "msra_sd", "seed_mean", "seed_sd", "arm_sd", "diff", "q34", "val_q34", "gain", "seeded", "sd", "lowest", "ci_low")
 
-PERCENT += ("ci_high", "acc1", "acc5", "val_q34_converged", "margin", "check_sd")
+PERCENT += ("ci_high", "acc1", "acc5", "val_q34_converged", "margin", "check_sd", "mde", "margin_se", "msra", "lead", "tau")
 
 
 def _percent(points: float) -> str:

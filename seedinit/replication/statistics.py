@@ -15,7 +15,7 @@ from statsmodels.stats.power import TTestIndPower
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW, ttest_ind, ttost_ind
 
 from .runs import cell_label, listed
-from .tables import SCORES, TRAINED_ALIKE, chosen_runs, runs_of, with_speed
+from .tables import SCORES, TRAINED_ALIKE, chosen_runs, full_set_runs, runs_of, with_speed
 
 ALPHA = 0.05
 # The equivalence margin, fixed before any verdict was computed: one point of test accuracy, in every cell. A reader
@@ -90,6 +90,9 @@ def against_msra(df: pd.DataFrame, converged_only: bool = False, score: str = "q
 
 T2_COLUMNS = ("dataset", "ratio", "delta", "n_msra", "msra_mean", "msra_sd", "n_seed", "seed_mean", "seed_sd", "diverged")
 T2_COLUMNS += ("unconverged_both", *TESTS)
+# the book shows Table 2 as two tables: the accuracies and verdicts, then the tests behind them
+T2_SHOWN = ("dataset", "ratio", "delta", "n_msra", "msra_mean", "n_seed", "seed_mean", "diff", "ci_low", "ci_high", "verdict")
+T2_TESTS = ("dataset", "ratio", "p_holm", "p_paired_holm", "p_tost_holm", "mde", "verdict")
 
 
 def table2(
@@ -197,3 +200,19 @@ def robustness(df: pd.DataFrame, deltas: pd.DataFrame, role: str = "study:compar
         return pd.DataFrame(columns=[*keys, "depends"])
     t = pd.concat(parts, axis=1).reset_index()
     return t.assign(depends=t.filter(like="verdict").nunique(axis=1) > 1)
+
+
+def full_set_table(df: pd.DataFrame) -> pd.DataFrame:
+    """The whole-training-set study: each initializer against MSRA per dataset (converged runs), with its verdict."""
+    return against_msra(full_set_runs(df), converged_only=True)
+
+
+def by_size(df: pd.DataFrame, deltas: pd.DataFrame) -> pd.DataFrame:
+    """Each initializer's difference to MSRA per dataset and share of the training set: the LeNet-5 comparison's cells,
+    Table 2's other ratios (the paper's reading), and the whole training set."""
+    keep = ["dataset", "ratio", "arm", "diff", "ci_low", "ci_high", "verdict"]
+    t = comparison(df, deltas)
+    t = t[(t["model"] == "lenet5") & (t["arm"] != "msra")]
+    t2 = table2(df, deltas).assign(arm="seed")
+    parts = [t, t2[~t2["ratio"].isin(t["ratio"])], full_set_table(df)]
+    return pd.concat([x[keep] for x in parts if len(x)], ignore_index=True) if any(len(x) for x in parts) else pd.DataFrame(columns=keep)
