@@ -1,4 +1,5 @@
-"""Publishing: the Pages workflow builds the whole book and the release archive, and the repository is named in one place."""
+"""Publishing: the Pages workflow builds the whole book and the release archive, and the repository is named in one setting
+(and in the address to cite)."""
 
 import json
 import re
@@ -44,10 +45,18 @@ def test_the_workflows_url_check_reads_the_configured_url():
     assert done.stdout.strip() == CONFIG["repository"]["url"]
 
 
-def test_the_repository_url_lives_in_config_only():
+def test_the_workflows_check_of_the_cited_url_reads_the_edition_s_bibtex():
+    (check,) = [s["run"] for s in steps("build") if "repository.url" in s.get("run", "")]
+    (line,) = [x.strip() for x in check.splitlines() if x.strip().startswith("cited=")]
+    extract = line.split("=", 1)[1].removeprefix("$(").removesuffix(")")
+    done = subprocess.run(["bash", "-c", extract], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == CONFIG["repository"]["url"]
+
+
+def test_the_repository_url_lives_in_config_and_in_the_address_to_cite_only():
     url = CONFIG["repository"]["url"]
     assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", url)
     listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True)
     files = [n for n in listed.stdout.split() if (ROOT / n).is_file() and not n.startswith(("book/results/", "benchmarks/results/"))]
     holders = [name for name in files if url in (ROOT / name).read_text(errors="ignore")]
-    assert holders == ["_config.yml"]
+    assert sorted(holders) == ["_config.yml", "book/cite.bib"]
