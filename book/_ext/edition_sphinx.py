@@ -5,6 +5,10 @@
   (alpha: "SSS17"). The formatting style ``author_year_labels`` (``bibtex_default_style``) is
   pybtex's alpha style with each label built from the same parts as a parenthetical citation,
   so the two read the same.
+- **Launch buttons that open the notebook of the repository.** A notebook page is built from
+  the executed copy ``book/executed/<name>.ipynb`` that ``book/build.py`` writes (not tracked),
+  so the theme's Binder and Colab links, ``<path_to_book>/<page>.ipynb``, would name a file the
+  repository does not hold. They are pointed at ``notebooks/<name>.ipynb``, the notebook itself.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from sphinxcontrib.bibtex.style.referencing.basic_author_year import BasicAuthor
 from sphinxcontrib.bibtex.style.template import join, year
 
 STYLE = "author_year_labels"
+EXECUTED, SOURCE = "book/executed/", "notebooks/"  # where book/build.py writes a notebook, and where it reads it from
 _CITATION = BasicAuthorYearParentheticalReferenceStyle()  # the parts of author_year's parenthetical citation
 
 
@@ -39,6 +44,21 @@ class AuthorYearLabelStyle(AlphaStyle):
     default_label_style = AuthorYearLabels
 
 
+def repository_path(url: str) -> str:
+    """A launch URL with the executed copy of a notebook replaced by the notebook in the repository."""
+    return url.replace(EXECUTED, SOURCE)
+
+
+def launch_from_repository(app, pagename: str, templatename: str, context: dict[str, Any], doctree) -> None:
+    for group in context.get("header_buttons", []):
+        if group.get("label") == "launch-buttons":
+            for button in group.get("buttons", []):
+                if "url" in button:
+                    button["url"] = repository_path(button["url"])
+
+
 def setup(app) -> dict[str, Any]:
     register_plugin("pybtex.style.formatting", STYLE, AuthorYearLabelStyle, force=True)
+    # after sphinx-book-theme's own handler (priority 501), which adds the launch buttons
+    app.connect("html-page-context", launch_from_repository, priority=600)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
