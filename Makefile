@@ -29,7 +29,8 @@ test: $(BIN)/.installed $(CHROMIUM)
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q -n auto --dist loadfile  # one worker a core; a test file stays on one worker (its fixtures are made once)
 
-## make data: the paper's datasets as .npz in data/ (from ../shared/data when present, else downloaded on first use)
+## make data: the paper's datasets as .npz in data/ (from ../shared/data when present, else downloaded on first use), for
+## training; the book needs none (the method notebook's images are the sample in book/sample)
 data:
 	mkdir -p data
 	@for f in mnist cifar100; do \
@@ -37,11 +38,11 @@ data:
 	@if [ ! -e data/cifar10.npz ] && [ -e $(SHARED)/get_cifar10.py ]; then $(BIN)/python $(SHARED)/get_cifar10.py data; fi
 
 ## make book: execute the notebooks from the recorded results, then build the HTML book in _build/html
-book: $(BIN)/.installed data
+book: $(BIN)/.installed
 	$(BIN)/python book/build.py
 
 ## make dist: the book built afresh, then dist/seedinit-<version>.tar.gz: its HTML and the records, for a release or a deposit
-dist: $(BIN)/.installed data
+dist: $(BIN)/.installed
 	$(BIN)/python book/build.py --dist dist
 
 clean:

@@ -2,7 +2,9 @@
 
     python book/build.py [--edition book/edition.yaml] [--root .] [--dist DIR]
 
-A failing notebook stops the build with the notebook and the cell named. ``--dist DIR``
+A failing notebook stops the build with the notebook and the cell named: an error papermill
+reports, an error output kept in the executed notebook, or a line it printed that starts with
+"skipped" (a step a cell left out, which the page would show in place of its figure). ``--dist DIR``
 also writes ``DIR/seedinit-<version>.tar.gz``: the built HTML and the records, one file
 to attach to a release or a deposit.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import re
 import subprocess
 import sys
 import tarfile
@@ -21,6 +24,8 @@ import yaml
 NOTEBOOKS = ("method", "experiment", "analysis", "performance", "comparison")
 # What a release archive holds besides the HTML: the records every number comes from, and how to cite them.
 RECORDS = ("book/results", "benchmarks/results", "CITATION.cff", ".zenodo.json", "README.md")
+# How a cell says it left a step out ("skipped mnist: ..."): the book must not go out with it.
+SKIPPED = re.compile(r"^\s*skipped\b.*", re.MULTILINE | re.IGNORECASE)
 
 
 class BookError(RuntimeError):
@@ -61,19 +66,40 @@ def merge_parameters(nb: dict) -> None:
         own["metadata"]["tags"] = [*own["metadata"]["tags"], "hide-input"]
 
 
-def execute(root: Path, edition: dict, out: Path) -> None:
-    """Run each notebook of ``notebooks/`` with its parameters from ``edition`` into ``out``, one parameters cell each."""
+def check_outputs(nb: dict, src: Path, dst: Path) -> None:
+    """BookError naming ``src`` and the cell if an executed code cell holds an error output (a cell tagged
+    ``raises-exception`` keeps one and papermill goes on) or prints a line that starts with "skipped"."""
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        for out in cell.get("outputs", ()):
+            if out["output_type"] == "error":
+                said = f"{out['ename']}: {out['evalue']}"
+            else:
+                text = out.get("text", "") if out["output_type"] == "stream" else out.get("data", {}).get("text/plain", "")
+                found = SKIPPED.search("".join(text))
+                if not found:
+                    continue
+                said = f"it printed {found.group(0).strip()!r}"
+            where = f"cell {cell['execution_count']}" if cell.get("execution_count") is not None else f"the cell at index {i}"
+            raise BookError(f"notebook {src} failed in {where} ({said}); see {dst}")
+
+
+def execute(root: Path, edition: dict, out: Path, names: tuple[str, ...] = NOTEBOOKS) -> None:
+    """Run each notebook ``names`` of ``notebooks/`` with its parameters from ``edition`` into ``out``, one parameters
+    cell each; BookError at the first that fails (``check_outputs``)."""
     import nbformat
     import papermill as pm
 
     out.mkdir(parents=True, exist_ok=True)
-    for name in NOTEBOOKS:
+    for name in names:
         src, dst = root / "notebooks" / f"{name}.ipynb", out / f"{name}.ipynb"
         print(f"executing {src} -> {dst}", flush=True)
         try:
             nb = pm.execute_notebook(str(src), str(dst), parameters=edition.get(name) or {}, cwd=str(root), progress_bar=False)
         except pm.PapermillExecutionError as err:
             raise BookError(f"notebook {src} failed in cell {err.exec_count} ({err.ename}: {err.evalue}); see {dst}") from None
+        check_outputs(nb, src, dst)
         merge_parameters(nb)
         nbformat.write(nb, str(dst))
 

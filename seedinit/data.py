@@ -7,6 +7,9 @@ downloads through torchvision. It checks shapes and labels, and the SHA-256 of a
 of the official sizes, then caches what it read as ``<name>.npz`` where it can write. A
 colour dataset's ``.npz`` may hold its images as luma ``(N, H, W)`` already, checked
 against the luma arrays' digests.
+
+``load_sample`` reads a small sample kept with the book instead (``book/sample``), checked
+against the SHA-256 of its file: the method chapter's images, no download needed.
 """
 
 from __future__ import annotations
@@ -87,9 +90,34 @@ def load_dataset(name: str, root: str | os.PathLike = "data", *, grayscale: bool
             f"{cache} holds {name} as grayscale (luma) images; grayscale=False needs the colour images. "
             f"Fix: replace it by the colour {name}.npz, or delete it to rebuild it from the original files or a download"
         )
+    return _dataset(name, arrays, grayscale)
+
+
+def load_sample(name: str, folder: str | os.PathLike = "book/sample") -> Dataset:
+    """The sample of ``name`` kept in ``folder``: ``<name>.npz`` (a few hundred training images as ``x_train, y_train``,
+    colour ones as luma; no test images), read only if its SHA-256 is the one ``<folder>/SHA256SUMS`` records for it."""
+    folder = Path(folder)
+    path, sums = folder / f"{name}.npz", folder / "SHA256SUMS"
+    fix = f"restore {path} from the repository (git checkout -- {path}), or rebuild it with scripts/make_sample.py"
+    try:
+        recorded = dict(line.split()[::-1] for line in sums.read_text().splitlines() if line.strip())
+    except (OSError, ValueError) as err:
+        raise DataError(f"{sums} is missing or unreadable ({err}); it records the SHA-256 of each sample. Fix: {fix}") from None
+    if f"{name}.npz" not in recorded or not path.exists():
+        have = ", ".join(n.removesuffix(".npz") for n in sorted(recorded)) or "none"
+        raise DataError(f"no sample of {name!r} in {folder} (samples recorded in {sums}: {have})")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != recorded[f"{name}.npz"]:
+        raise DataError(f"{path}: SHA-256 {digest} is not the one {sums} records ({recorded[name + '.npz']}). Fix: {fix}")
+    arrays = _read_npz(path)
+    _check(name, arrays, path)
+    return _dataset(name, arrays, grayscale=True)
+
+
+def _dataset(name: str, arrays: dict[str, np.ndarray], grayscale: bool) -> Dataset:
     x_train, x_test = (_to_nchw(arrays[k], grayscale) for k in ("x_train", "x_test"))
     y_train, y_test = (torch.from_numpy(arrays[k].astype(np.int64)) for k in ("y_train", "y_test"))
-    return Dataset(name, x_train, y_train, x_test, y_test, spec.classes)
+    return Dataset(name, x_train, y_train, x_test, y_test, SPECS[name].classes)
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:

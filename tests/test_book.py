@@ -20,7 +20,7 @@ from conftest import write_npz
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 EDITION = {
-    "method": {"datasets": ["mnist"], "data_dir": "data", "ratio": 1.0},
+    "method": {"datasets": ["mnist"], "sample_dir": "book/sample"},
     "experiment": {"datasets": ["mnist"], "ratios": [0.1], "deltas": "protocol", "studies": False, "train": False, "data_dir": "data",
                    "results_dir": "book/results"},
     "analysis": {"results_dir": "book/results"},

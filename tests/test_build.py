@@ -1,10 +1,12 @@
-"""The book builder's own steps: one parameters cell per executed notebook, and the release archive."""
+"""The book builder's own steps: one parameters cell per executed notebook, a notebook that errs or skips a step stopping
+the build with the notebook and the cell named, and the release archive."""
 
 import importlib.util
 import tarfile
 from pathlib import Path
 
 import nbformat
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("build", ROOT / "book" / "build.py")
@@ -68,3 +70,66 @@ def test_the_archive_holds_the_html_the_records_and_the_citation(tmp_path):
     want = ("html/index.html", "book/results/run.json", "benchmarks/results/bench.json", "CITATION.cff")
     assert {f"{top}/{name}" for name in want} <= names
     assert not any("__pycache__" in n for n in names)
+
+
+def ran(*cells: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A notebook as papermill leaves it: a markdown cell, then ``cells`` with their execution counts 1, 2, ..."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Title"), *cells]
+    for n, cell in enumerate(nb.cells[1:], 1):
+        cell.execution_count = n
+    return nb
+
+
+def printed(text: str) -> nbformat.NotebookNode:
+    return nbformat.v4.new_code_cell("...", outputs=[nbformat.v4.new_output("stream", name="stdout", text=text)])
+
+
+def failed(ename: str, evalue: str) -> nbformat.NotebookNode:
+    return nbformat.v4.new_code_cell("...", outputs=[nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[])])
+
+
+def test_a_notebook_that_printed_a_skipped_step_fails_naming_it_and_the_cell():
+    nb = ran(printed("loaded\n"), printed("mnist: 600 images\nskipped cifar10: cifar10: the download failed (RuntimeError: ...)\n"))
+    with pytest.raises(build.BookError) as err:
+        build.check_outputs(nb, Path("notebooks/method.ipynb"), Path("book/executed/method.ipynb"))
+    said = str(err.value)
+    assert said.startswith("notebook notebooks/method.ipynb failed in cell 2 (it printed 'skipped cifar10: cifar10: the download failed")
+    assert said.endswith("; see book/executed/method.ipynb")
+
+
+def test_a_notebook_holding_an_error_output_fails_naming_it_and_the_cell():
+    nb = ran(printed("fine\n"), printed("also fine\n"), failed("DataError", "no sample of 'kmnist'"))
+    with pytest.raises(build.BookError, match=r"notebook nb\.ipynb failed in cell 3 \(DataError: no sample of 'kmnist'\)"):
+        build.check_outputs(nb, Path("nb.ipynb"), Path("out.ipynb"))
+
+
+def test_a_notebook_whose_outputs_say_nothing_of_a_skip_passes():
+    nb = ran(printed("4 runs, 4 recorded already, 0 to run\n"), printed("runs that are not skipped: 4\n"))
+    nb.cells.append(nbformat.v4.new_code_cell("x", outputs=[nbformat.v4.new_output("execute_result", {"text/plain": "'ok'"})]))
+    build.check_outputs(nb, Path("nb.ipynb"), Path("out.ipynb"))
+
+
+CAUGHT = 'try:\n    1 / 0\nexcept ZeroDivisionError as err:\n    print(f"skipped mnist: {err}")'
+
+
+@pytest.mark.parametrize(
+    ("cell", "said"),
+    [
+        (nbformat.v4.new_code_cell(CAUGHT), "(it printed 'skipped mnist: division by zero')"),  # caught, so papermill goes on
+        (nbformat.v4.new_code_cell("1 / 0", metadata={"tags": ["raises-exception"]}), "(ZeroDivisionError: division by zero)"),
+        (nbformat.v4.new_code_cell("1 / 0"), "(ZeroDivisionError: division by zero)"),  # papermill stops there
+    ],
+    ids=["caught and skipped", "error kept", "error"],
+)
+def test_executing_a_notebook_that_errs_or_skips_a_step_fails_the_build(tmp_path, cell, said):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}), cell, nbformat.v4.new_code_cell("print(x)")]
+    (tmp_path / "notebooks").mkdir()
+    nbformat.write(nb, str(tmp_path / "notebooks" / "tiny.ipynb"))
+    with pytest.raises(build.BookError) as err:
+        build.execute(tmp_path, {"tiny": {"x": 2}}, tmp_path / "executed", names=("tiny",))
+    # cells 1 and 2: the parameters and those papermill injects
+    assert f"notebook {tmp_path / 'notebooks' / 'tiny.ipynb'} failed in cell 3 {said}" in str(err.value)
+    assert (tmp_path / "executed" / "tiny.ipynb").exists(), "the executed notebook is kept, to be read"

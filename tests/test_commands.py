@@ -59,9 +59,12 @@ def datasets(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def sandbox(tmp_path, monkeypatch, datasets):
-    """A reader's checkout in miniature: tiny datasets, the notebooks, the benchmarks, the page's grid file; a tiny protocol."""
+    """A reader's checkout in miniature: tiny datasets, the notebooks, the method notebook's sample, the benchmarks, the page's
+    grid file; a tiny protocol."""
     (tmp_path / "data").symlink_to(datasets)
     (tmp_path / "notebooks").symlink_to(ROOT / "notebooks")
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "sample").symlink_to(ROOT / "book" / "sample")  # book/results stays the sandbox's own
     (tmp_path / ".venv").symlink_to(ROOT / ".venv")
     shutil.copytree(ROOT / "benchmarks", tmp_path / "benchmarks", ignore=shutil.ignore_patterns("results", "__pycache__"))
     [grid] = blocks(ROOT / "book" / "rerun.md", "yaml")

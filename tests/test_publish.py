@@ -23,25 +23,26 @@ def steps(job: str) -> list[dict]:
     return WORKFLOW["jobs"][job]["steps"]
 
 
-def test_the_workflow_builds_the_book_and_the_archive_with_datasets_cached():
+def test_the_workflow_builds_the_book_and_the_archive_from_the_repository_alone():
     build = steps("build")
     runs = [s.get("run", "") for s in build]
     assert any(r.startswith("make dist") for r in runs), "the archive comes from `make dist`, which builds the book"
     uses = {s["uses"].split("@")[0]: s.get("with", {}) for s in build if "uses" in s}
-    assert uses["actions/cache"]["path"] == "data", "downloaded datasets are kept between runs"
+    assert "actions/cache" not in uses, "the book needs no dataset: the method notebook reads book/sample"
     assert uses["actions/upload-pages-artifact"]["path"] == "_build/html"
     assert uses["actions/upload-artifact"]["path"] == "dist/*.tar.gz"
     assert [s["uses"].split("@")[0] for s in steps("deploy")] == ["actions/deploy-pages"]
     assert "gh release upload" in steps("release")[-1]["run"]
 
 
-def test_the_method_notebook_downloads_what_is_missing():
+def test_the_method_notebook_reads_the_sample_in_the_repository_and_catches_no_error():
     cells = json.loads((ROOT / "notebooks" / "method.ipynb").read_text())["cells"]
-    source = "\n".join("".join(c["source"]) for c in cells)
-    assert "download = True" in source
-    assert re.findall(r"load_dataset\([^)]*\)", source) == ["load_dataset(name, data_dir, download=download)"]
+    source = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    assert re.findall(r"load_\w+\([^)]*\)", source) == ["load_sample(name, sample_dir)"]
+    assert "download" not in source and "except" not in source and "skipped" not in source
     edition = yaml.safe_load((ROOT / "book" / "edition.yaml").read_text())
-    assert edition["method"].get("download", True) is True
+    assert edition["method"]["sample_dir"] == "book/sample" and set(edition["method"]["datasets"]) == {"mnist", "cifar10"}
+    assert (ROOT / "book" / "sample" / "SHA256SUMS").read_text().split()[1::2] == ["mnist.npz", "cifar10.npz"]
 
 
 def test_the_workflows_url_check_reads_the_configured_url():
