@@ -6,7 +6,7 @@ r = 1 % with RNG seed 0 (``seedinit.data.split_indices``: the images a Table-2 r
 seed trains on), its colour images as the ITU-R 601-2 luma LeNet-5 sees, and no test
 images. ``<name>.npz`` holds ``x_train, y_train`` (and empty ``x_test, y_test``, so that
 ``load_dataset`` reads it too) and ``index``, each image's position in the official
-training set; ``SHA256SUMS`` holds each file's SHA-256, which ``seedinit.data.load_sample``
+training set; ``SHA256SUMS`` holds each file's SHA-256, which ``seedinit.replication.sample.load_sample``
 checks before it reads one.
 
     python scripts/make_sample.py --data-dir data            # rewrite book/sample from data/<name>.npz
@@ -30,7 +30,8 @@ from pathlib import Path
 import numpy as np
 
 from seedinit import Config, load_dataset
-from seedinit.data import load_sample, split_indices
+from seedinit.data import split_indices
+from seedinit.replication.sample import load_sample
 
 DATASETS = ("mnist", "cifar10")  # those the method chapter walks through
 RATIO, SEED = 0.01, 0  # the paper's smallest share of the training set, the first RNG seed

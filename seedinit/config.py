@@ -2,8 +2,8 @@
 
 ``Config`` adds data, model, training and scoring to Algorithm 1's ``SeedOptions`` (what
 ``seed_init_`` takes), each setting checked by its rule (``seedinit.options``).
-``APPLIES`` says when a setting matters: ``key`` ignores one that does not, and
-``applies`` refuses one a user gave.
+``APPLIES`` says when a setting matters: ``key`` ignores one that does not (the command
+line refuses one a user gave).
 """
 
 from __future__ import annotations
@@ -12,14 +12,13 @@ import dataclasses
 import hashlib
 import json
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-from .options import BOOL, NONNEG, SEED_FIELDS, Rule, SeedOptions, build, fail, opt, real, whole
+from .options import BOOL, NONNEG, SEED_FIELDS, Rule, SeedOptions, build, opt, real, whole
 
 DATASETS = ("mnist", "fashion_mnist", "kmnist", "cifar10", "cifar100")  # what load_dataset knows
 INITS = ("msra", "seed", "orthogonal", "lsuv", "kmeans", "pca")
@@ -111,16 +110,6 @@ APPLIES |= {name: ("model", "lenet5") for name in ("hidden", "conv_relu")}
 # settings hashed only when they differ from their default (records made without them keep their names)
 LATER = ("max_cosine", "stop", "patience", "rtol", "atol", "score_epochs", "inputs", "conv_relu", "model", "track")
 DEFAULTS = {f.name: f.default for f in dataclasses.fields(Config)}
-
-
-def applies(cfg: Config, given: Iterable[str], source: str) -> Config:
-    """``cfg``, once each setting ``given`` by a user is found to apply to it: one that would change nothing is refused,
-    not ignored (a grid's MSRA runs under several deltas are one run; ``key`` counts such a setting at its default)."""
-    for name in sorted(APPLIES.keys() & set(given)):
-        on, needed = APPLIES[name]
-        if getattr(cfg, on) != needed and getattr(cfg, name) != DEFAULTS[name]:
-            fail(source, name, getattr(cfg, name), f"left at its default, {DEFAULTS[name]!r}: it applies only when {on} is {needed}")
-    return cfg
 
 
 def generator(seed: int, stream: str) -> torch.Generator:

@@ -8,8 +8,6 @@ of the official sizes, then caches what it read as ``<name>.npz`` where it can w
 colour dataset's ``.npz`` may hold its images as luma ``(N, H, W)`` already, checked
 against the luma arrays' digests.
 
-``load_sample`` reads a small sample kept with the book instead (``book/sample``), checked
-against the SHA-256 of its file: the method chapter's images, no download needed.
 """
 
 from __future__ import annotations
@@ -81,8 +79,8 @@ def load_dataset(name: str, root: str | os.PathLike = "data", *, grayscale: bool
         raise DataError(f"unknown dataset {name!r}; choose one of {', '.join(SPECS)}")
     root, spec = Path(root), SPECS[name]
     cache = root / f"{name}.npz"
-    arrays, source = (_read_npz(cache), cache) if cache.exists() else _originals(name, root, download)
-    _check(name, arrays, source)
+    arrays, source = (read_npz(cache), cache) if cache.exists() else _originals(name, root, download)
+    check_arrays(name, arrays, source)
     if source != cache:
         _write_npz(cache, arrays)
     if not grayscale and arrays["x_train"].ndim == 3 and len(spec.image) == 3:
@@ -90,37 +88,16 @@ def load_dataset(name: str, root: str | os.PathLike = "data", *, grayscale: bool
             f"{cache} holds {name} as grayscale (luma) images; grayscale=False needs the colour images. "
             f"Fix: replace it by the colour {name}.npz, or delete it to rebuild it from the original files or a download"
         )
-    return _dataset(name, arrays, grayscale)
+    return to_dataset(name, arrays, grayscale)
 
 
-def load_sample(name: str, folder: str | os.PathLike = "book/sample") -> Dataset:
-    """The sample of ``name`` kept in ``folder``: ``<name>.npz`` (a few hundred training images as ``x_train, y_train``,
-    colour ones as luma; no test images), read only if its SHA-256 is the one ``<folder>/SHA256SUMS`` records for it."""
-    folder = Path(folder)
-    path, sums = folder / f"{name}.npz", folder / "SHA256SUMS"
-    fix = f"restore {path} from the repository (git checkout -- {path}), or rebuild it with scripts/make_sample.py"
-    try:
-        recorded = dict(line.split()[::-1] for line in sums.read_text().splitlines() if line.strip())
-    except (OSError, ValueError) as err:
-        raise DataError(f"{sums} is missing or unreadable ({err}); it records the SHA-256 of each sample. Fix: {fix}") from None
-    if f"{name}.npz" not in recorded or not path.exists():
-        have = ", ".join(n.removesuffix(".npz") for n in sorted(recorded)) or "none"
-        raise DataError(f"no sample of {name!r} in {folder} (samples recorded in {sums}: {have})")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest != recorded[f"{name}.npz"]:
-        raise DataError(f"{path}: SHA-256 {digest} is not the one {sums} records ({recorded[name + '.npz']}). Fix: {fix}")
-    arrays = _read_npz(path)
-    _check(name, arrays, path)
-    return _dataset(name, arrays, grayscale=True)
-
-
-def _dataset(name: str, arrays: dict[str, np.ndarray], grayscale: bool) -> Dataset:
+def to_dataset(name: str, arrays: dict[str, np.ndarray], grayscale: bool) -> Dataset:
     x_train, x_test = (_to_nchw(arrays[k], grayscale) for k in ("x_train", "x_test"))
     y_train, y_test = (torch.from_numpy(arrays[k].astype(np.int64)) for k in ("y_train", "y_test"))
     return Dataset(name, x_train, y_train, x_test, y_test, SPECS[name].classes)
 
 
-def _read_npz(path: Path) -> dict[str, np.ndarray]:
+def read_npz(path: Path) -> dict[str, np.ndarray]:
     fix = f"delete {path} and load again (it is rebuilt from the original files or a download), or copy a good one there"
     try:
         with np.load(path, allow_pickle=False) as z:
@@ -212,7 +189,7 @@ def sha256(a: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
 
 
-def _check(name: str, arrays: dict[str, np.ndarray], source: Path) -> None:
+def check_arrays(name: str, arrays: dict[str, np.ndarray], source: Path) -> None:
     """Shapes, labels and (for official sizes) SHA-256 digests; DataError naming the file otherwise."""
     spec = SPECS[name]
     fix = f"replace {source} by the original files, or delete it and load again"

@@ -10,7 +10,7 @@ import torch
 from conftest import SHARED
 
 from seedinit import DataError, load_dataset
-from seedinit.data import load_sample
+from seedinit.replication.sample import load_sample
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "book" / "sample"

@@ -14,16 +14,16 @@ import functools
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
 
-from ..config import DATASETS, Config, applies
+from ..config import APPLIES, DATASETS, DEFAULTS, Config
 from ..data import DataError, load_dataset, split_indices, to_float
 from ..experiment import build_model, run
-from ..options import SEED_FIELDS, ConfigError, flag
+from ..options import SEED_FIELDS, ConfigError, fail, flag
 from ..records import RecordError, read_record, record_path, write_record
 from ..training import resolve_device
 from .plots import plot_filters
@@ -108,6 +108,16 @@ def parser() -> argparse.ArgumentParser:
     _config_flags(flt, FILTER_FIELDS)
     _common_flags(flt, "filters.png", seeds=1)
     return p
+
+
+def applies(cfg: Config, given: Iterable[str], source: str) -> Config:
+    """``cfg``, once each setting ``given`` by a user is found to apply to it: one that would change nothing is refused,
+    not ignored (a grid's MSRA runs under several deltas are one run; ``key`` counts such a setting at its default)."""
+    for name in sorted(APPLIES.keys() & set(given)):
+        on, needed = APPLIES[name]
+        if getattr(cfg, on) != needed and getattr(cfg, name) != DEFAULTS[name]:
+            fail(source, name, getattr(cfg, name), f"left at its default, {DEFAULTS[name]!r}: it applies only when {on} is {needed}")
+    return cfg
 
 
 def _config(args: argparse.Namespace, **extra: object) -> Config:
