@@ -73,6 +73,8 @@ def headline(df: pd.DataFrame, deltas: pd.DataFrame, planned: int = 0) -> dict[s
     verdicts = claims(t2, df, "converged" if which == "convergence protocol" else "fixed")["verdict"]
     out: dict[str, Any] = {"table2_protocol": which, "table2_cells": len(t2), "claims_total": len(verdicts)}
     out["claims_reproduced"] = int((verdicts == "reproduced").sum())
+    pending = int((verdicts == "not yet judged").sum())
+    out["claims_pending"] = f"; {pending} not yet judged, its runs still being recorded" if pending else ""
     out["cells_msra_better"] = int(((t2["p_holm"] < ALPHA) & (t2["diff"] < 0)).sum())
     for end in ("min", "max"):
         row = t2.loc[getattr(t2["diff"].abs(), f"idx{end}")()] if len(t2) else None
