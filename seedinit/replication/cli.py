@@ -94,7 +94,7 @@ def parser() -> argparse.ArgumentParser:
     sw = sub.add_parser("sweep", help="run a grid of configurations (YAML), skipping those already recorded")
     sw.add_argument("grid", help="grid file (YAML): base settings, grid: lists of values, seeds: the RNG seeds")
     _sweep_flags(sw)
-    rep = sub.add_parser("reproduce", help="the paper's experiments: delta chosen on validation, then Table-2 arms (seedinit.protocol)")
+    rep = sub.add_parser("reproduce", help="the paper's protocol: delta chosen on validation, then the Table-2 arms and the studies")
     rep.add_argument("--datasets", nargs="+", default=list(PAPER_DATASETS), choices=DATASETS, help="default: the paper's three")
     rep.add_argument("--ratios", type=float, nargs="+", default=list(RATIOS), help="one or more of 0.01 0.05 0.1 (default: all three)")
     studies = "skip the studies (interpretation, sensitivity, baseline, schedule, the delta grid's check, comparison, ResNet)"
