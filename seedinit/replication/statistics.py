@@ -189,13 +189,13 @@ def pooled(df: pd.DataFrame, deltas: pd.DataFrame, role: str = "study:comparison
 
 def robustness(df: pd.DataFrame, deltas: pd.DataFrame, role: str = "study:comparison") -> pd.DataFrame:
     """Each verdict of the LeNet-5 comparison under each of ``SCORES`` (Q3/4, the scoring window's mean, its last epoch),
-    with the difference under each; ``depends``: the verdict is not the same under all three."""
+    beside the difference in Q3/4; ``depends``: the verdict is not the same under all three."""
     keys = ["dataset", "ratio", "arm"]
     parts = []
     for score in SCORES:
         t = comparison(df, deltas, role, score)
         t = t[(t["model"] == "lenet5") & (t["arm"] != "msra")].set_index(keys)
-        parts.append(t[["diff", "verdict"]].add_suffix(f" ({SCORES[score]})"))
+        parts.append(t[["diff", "verdict"] if score == "q34" else ["verdict"]].add_suffix(f" ({SCORES[score]})"))
     if not parts or parts[0].empty:
         return pd.DataFrame(columns=[*keys, "depends"])
     t = pd.concat(parts, axis=1).reset_index()
