@@ -28,7 +28,7 @@ from ..records import RecordError, read_record, record_path, write_record
 from ..training import resolve_device
 from .plots import plot_filters
 from .protocol import PAPER_DATASETS, RATIOS, reproduce
-from .sweep import SweepError, expand, load_grid, pending, run_pending
+from .sweep import SweepError, expand, load_grid, pending, run_sweep
 
 if TYPE_CHECKING:
     from dask.distributed import Client
@@ -191,7 +191,7 @@ def _sweeper(args: argparse.Namespace) -> Callable[[list[Config]], None]:
         try:
             executor = client.get_executor() if client else None
             said = functools.partial(print, flush=True)
-            run_pending(configs, args.out, args.data_dir, executor, workers, ensemble, args.threads, args.download, said)
+            run_sweep(configs, args.out, args.data_dir, executor, workers, ensemble, None, args.threads, args.download, said)
         finally:
             if client:
                 client.close()

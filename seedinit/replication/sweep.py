@@ -118,10 +118,16 @@ def run_sweep(
     on_done: Callable[[list[str]], None] | None = None,
     threads: int | None = None,
     download: bool = True,
+    log: Callable[[str], Any] | None = None,
 ) -> list[str]:
     """Run what is pending through ``executor`` (a spawned process pool of ``workers`` by default), each
-    task on ``threads`` torch threads (default: the cores shared out among the workers)."""
-    todo = tasks(pending(configs, out), ensemble)
+    task on ``threads`` torch threads (default: the cores shared out among the workers); with ``log``, what it will do
+    is said first (runs recorded already, runs to train) and a progress bar follows the runs."""
+    runs = pending(configs, out)
+    if log:
+        log(f"{len(configs)} runs, {len(configs) - len(runs)} recorded already, {len(runs)} to run")
+    bar = tqdm(total=len(runs), desc="runs", unit="run", disable=log is None or not runs)
+    todo = tasks(runs, ensemble)
     threads = threads or max(1, (os.cpu_count() or 1) // workers)
     own = executor is None
     # spawn, not fork: a forked child of a process that already ran torch's OpenMP threads can hang
@@ -137,6 +143,7 @@ def run_sweep(
             except Exception as err:  # whatever broke in the worker: one line, not its traceback
                 raise SweepError(f"run {futures[fut][0].run_name()} failed: {type(err).__name__}: {err}") from None
             written += paths
+            bar.update(len(paths))
             if on_done:
                 on_done(paths)
     except KeyboardInterrupt:
@@ -148,26 +155,7 @@ def run_sweep(
                 tmp.unlink()
         raise
     finally:
+        bar.close()
         if own:
             executor.shutdown(cancel_futures=True)
     return written
-
-
-def run_pending(
-    configs: list[Config],
-    out: str,
-    data_dir: str = "data",
-    executor: Executor | None = None,
-    workers: int = 1,
-    ensemble: bool = False,
-    threads: int | None = None,
-    download: bool = True,
-    log: Callable[[str], Any] = print,
-) -> list[str]:
-    """``run_sweep`` with what it will do said first (runs recorded already, runs to train) and a progress bar."""
-    todo = pending(configs, out)
-    log(f"{len(configs)} runs, {len(configs) - len(todo)} recorded already, {len(todo)} to run")
-    if not todo:
-        return []
-    with tqdm(total=len(todo), desc="runs", unit="run") as bar:
-        return run_sweep(todo, out, data_dir, executor, workers, ensemble, lambda p: bar.update(len(p)), threads, download)
