@@ -17,7 +17,7 @@ from .options import ConfigError
 from .other_inits import NAMED_INITS
 from .records import provenance
 from .stats import q34
-from .training import Pool, Progress, fit, resolve_device, stack
+from .training import Checkpoint, Pool, Progress, fit, resolve_device, stack
 
 
 def build_model(config: Config, images: Tensor, num_classes: int) -> tuple[nn.Module, list[LayerReport]]:
@@ -36,13 +36,18 @@ def build_model(config: Config, images: Tensor, num_classes: int) -> tuple[nn.Mo
     return model, [] if config.init == "msra" else NAMED_INITS[config.init](model, images, generator=g)
 
 
-def run(config: Config, data: Dataset | None = None, data_dir: str = "data", progress: bool = False) -> dict[str, Any]:
-    """Train one configuration and return its record (config, history, Q3/4, timings, provenance)."""
+def run(
+    config: Config, data: Dataset | None = None, data_dir: str = "data", progress: bool = False, checkpoint: Checkpoint | None = None
+) -> dict[str, Any]:
+    """Train one configuration and return its record (config, history, Q3/4, timings, provenance); with
+    ``checkpoint``, a run killed midway goes on from where it was saved."""
     data = data or load_dataset(config.dataset, data_dir, grayscale=config.grayscale)
-    return run_together([config], data, progress)[0]
+    return run_together([config], data, progress, checkpoint)[0]
 
 
-def run_together(configs: list[Config], data: Dataset, progress: bool = False) -> list[dict[str, Any]]:
+def run_together(
+    configs: list[Config], data: Dataset, progress: bool = False, checkpoint: Checkpoint | None = None
+) -> list[dict[str, Any]]:
     """Train configurations that share ``Config.group_key`` as one ensemble; one record each, as ``run`` gives."""
     if len(configs) > 1 and configs[0].model != "lenet5":
         raise ValueError(f"model={configs[0].model!r} has BatchNorm, whose buffers stacked runs cannot update; train its runs one by one")
@@ -71,7 +76,7 @@ def run_together(configs: list[Config], data: Dataset, progress: bool = False) -
             torch.cuda.synchronize()
         t_init.append(time.perf_counter() - t0)
     pool = Pool(x, y, train_idx, val_idx, x_test, data.y_test.to(device), data.num_classes)
-    runs = fit(stack([m for m, _ in built]), pool, configs, [generator(c.seed, "order") for c in configs], progress)
+    runs = fit(stack([m for m, _ in built]), pool, configs, [generator(c.seed, "order") for c in configs], progress, checkpoint)
     sizes = {"train": train_idx.shape[1], "val": val_idx.shape[1], "test": len(pool.y_test)}
     return [record_for(r, reports, sizes, t, device, len(configs)) for r, (_, reports), t in zip(runs, built, t_init)]
 
@@ -94,6 +99,8 @@ def record_for(
         "ensemble": ensemble,
         "provenance": provenance(device),
     }
+    if run.resumed:
+        record["resumed"] = run.resumed
     if sizes["val"]:
         record["val_q34"] = q34(run.history, start, end, key="val_acc")
     return record

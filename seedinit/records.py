@@ -26,6 +26,11 @@ def record_path(out: str | os.PathLike, config: Config) -> Path:
     return Path(out) / f"{config.run_name()}.json"
 
 
+def checkpoint_path(out: str | os.PathLike, config: Config) -> Path:
+    """Where a run (or an ensemble led by it) saves its training state until its record is written."""
+    return Path(out) / f".{config.run_name()}.ckpt"
+
+
 def write_record(path: str | os.PathLike, record: dict[str, Any]) -> Path:
     """Write ``record`` as strict JSON (non-finite numbers become null) atomically: never a half-written file."""
     path = Path(path)

@@ -10,8 +10,10 @@ On a GPU this turns K small, launch-bound trainings into one larger one.
 from __future__ import annotations
 
 import copy
+import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -39,6 +41,10 @@ class Runs:
     module: nn.Module  # whose mode the forward pass follows
     k: int
 
+    def tensors(self) -> list[Tensor]:
+        """Every parameter and buffer: the state a checkpoint saves and restores."""
+        raise NotImplementedError
+
     def mode(self, training: bool) -> bool:
         """Set train (or eval) mode; return the mode it had."""
         was, _ = self.module.training, self.module.train(training)
@@ -53,6 +59,9 @@ class Single(Runs):
 
     def parameters(self) -> list[Tensor]:
         return list(self.module.parameters())
+
+    def tensors(self) -> list[Tensor]:
+        return list(self.module.state_dict().values())
 
     def logits(self, x: Tensor, shared: bool) -> Tensor:
         """``(1, B, classes)`` for a batch ``(B, ...)`` (shared) or ``(1, B, ...)``."""
@@ -77,6 +86,9 @@ class Stacked(Runs):
 
     def parameters(self) -> list[Tensor]:
         return list(self.params.values())
+
+    def tensors(self) -> list[Tensor]:
+        return [*self.params.values(), *self.buffers.values()]
 
     def logits(self, x: Tensor, shared: bool) -> Tensor:
         return (self.shared_x if shared else self.own_x)(self.params, self.buffers, x)
@@ -132,6 +144,7 @@ class Progress:
     converged_at: int | None = None
     diverged: bool = False
     done: bool = False
+    resumed: list[int] = field(default_factory=list)  # the epochs at which training went on from a checkpoint
 
     def window(self) -> tuple[int, int]:
         """The scoring window (first and last epoch): the last ``window`` of the epochs (stop=fixed), the
@@ -159,19 +172,73 @@ class Progress:
         return evaluated(epoch, c.epochs, c.window) if c.stop == "fixed" else epoch >= start
 
 
+@dataclass
+class Checkpoint:
+    """Where a training saves its whole state, at most once every ``every`` seconds, so that a run killed midway
+    goes on from its last saved epoch with the same numbers as if it had never stopped."""
+
+    path: Path
+    every: float = 60.0
+
+    def save(self, state: dict) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, self.path)  # atomic: a kill while saving leaves the previous checkpoint
+
+    def load(self, runs: list[str]) -> dict | None:
+        """The saved state of exactly these runs, or None (none saved, or saved for other runs)."""
+        if not self.path.exists():
+            return None
+        state = torch.load(self.path, map_location="cpu", weights_only=True)
+        return state if state["runs"] == runs else None
+
+
+def _save(checkpoint: Checkpoint, epoch: int, net: Runs, opt: torch.optim.Optimizer, orders: list, runs: list[Progress]) -> None:
+    state = {"epoch": epoch, "tensors": [t.detach().cpu() for t in net.tensors()], "optimizer": opt.state_dict()}
+    progress = [{k: getattr(r, k) for k in ("history", "losses", "converged_at", "diverged", "done", "resumed")} for r in runs]
+    checkpoint.save(state | {"runs": [r.config.run_name() for r in runs], "orders": [g.get_state() for g in orders], "progress": progress})
+
+
+def _resume(checkpoint: Checkpoint, net: Runs, opt: torch.optim.Optimizer, orders: list, runs: list[Progress]) -> int:
+    """Restore the saved state, if any; return the epoch to go on from."""
+    state = checkpoint.load([r.config.run_name() for r in runs])
+    if state is None:
+        return 1
+    with torch.no_grad():
+        for t, saved in zip(net.tensors(), state["tensors"]):
+            t.copy_(saved)
+    opt.load_state_dict(state["optimizer"])
+    for g, saved in zip(orders, state["orders"]):
+        g.set_state(saved)
+    for r, saved in zip(runs, state["progress"]):
+        vars(r).update(saved)
+        r.resumed.append(state["epoch"] + 1)
+    return state["epoch"] + 1
+
+
 def tracked(n: int) -> Tensor:
     """The test images whose accuracy ``Config.track`` measures after every epoch, the same for every run: the first
     2,000 of a fixed permutation of the test set (RNG seed 0, stream "track")."""
     return torch.randperm(n, generator=generator(0, "track"))[:2000]
 
 
-def fit(net: Runs, pool: Pool, configs: list[Config], orders: list[torch.Generator], progress: bool = False) -> list[Progress]:
-    """Train the K runs of ``net`` until each is done (``Progress.step``); their shared settings are ``configs[0]``'s."""
+def fit(
+    net: Runs,
+    pool: Pool,
+    configs: list[Config],
+    orders: list[torch.Generator],
+    progress: bool = False,
+    checkpoint: Checkpoint | None = None,
+) -> list[Progress]:
+    """Train the K runs of ``net`` until each is done (``Progress.step``); their shared settings are ``configs[0]``'s.
+    With ``checkpoint``, go on from its saved state and save as training goes."""
     cfg, (k, n) = configs[0], pool.train_idx.shape
     track = tracked(len(pool.y_test)).to(pool.y_test.device) if cfg.track else None
     runs = [Progress(c, pool.classes) for c in configs]
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    bar = tqdm(range(1, cfg.epochs + 1), desc="epochs" if k == 1 else f"{k} runs", disable=not progress, leave=False)
+    first = _resume(checkpoint, net, opt, orders, runs) if checkpoint else 1
+    saved = time.monotonic()
+    bar = tqdm(range(first, cfg.epochs + 1), desc="epochs" if k == 1 else f"{k} runs", disable=not progress, leave=False)
     for epoch in bar:
         t0 = time.perf_counter()
         net.mode(True)
@@ -204,6 +271,9 @@ def fit(net: Runs, pool: Pool, configs: list[Config], orders: list[torch.Generat
         bar.set_postfix(loss=f"{min(r.losses[-1] for r in runs):.4g}", running=sum(not r.done for r in runs))
         if all(r.done for r in runs):
             break
+        if checkpoint and time.monotonic() - saved >= checkpoint.every:
+            _save(checkpoint, epoch, net, opt, orders, runs)
+            saved = time.monotonic()
     return runs
 
 

@@ -24,8 +24,8 @@ from ..config import APPLIES, DATASETS, DEFAULTS, Config
 from ..data import DataError, load_dataset, split_indices, to_float
 from ..experiment import build_model, run
 from ..options import SEED_FIELDS, ConfigError, fail, flag
-from ..records import RecordError, read_record, record_path, write_record
-from ..training import resolve_device
+from ..records import RecordError, checkpoint_path, read_record, record_path, write_record
+from ..training import Checkpoint, resolve_device
 from .plots import plot_filters
 from .protocol import PAPER_DATASETS, RATIOS, reproduce
 from .sweep import SweepError, expand, load_grid, pending, run_sweep
@@ -159,8 +159,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         if path.exists() and not args.force:
             print(f"{path}: recorded already (Q3/4 {read_record(path)['q34']:.4f}); --force re-runs it")
             continue
-        record = run(cfg, data, progress=sys.stderr.isatty())
+        checkpoint = Checkpoint(checkpoint_path(args.out, cfg))
+        record = run(cfg, data, progress=sys.stderr.isatty(), checkpoint=checkpoint)
         write_record(path, record)
+        checkpoint.path.unlink(missing_ok=True)
         took = f"init {record['seconds']['init']:.2f} s, train {record['seconds']['train']:.1f} s"
         if record["diverged"]:
             loss = max(h["train_loss"] for h in record["history"])

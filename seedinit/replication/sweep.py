@@ -26,7 +26,8 @@ from ..config import Config
 from ..data import DataError, Dataset, load_dataset
 from ..experiment import run_together
 from ..options import ConfigError
-from ..records import RecordError, load_records, record_path, write_record
+from ..records import RecordError, checkpoint_path, load_records, record_path, write_record
+from ..training import Checkpoint
 from .runs import recorded_in
 
 GRID_KEYS = ("base", "grid", "seeds")
@@ -101,8 +102,11 @@ def run_task(configs: list[Config], data_dir: str, out: str, threads: int, downl
     torch.set_num_threads(threads)  # workers split the cores: oversubscription costs ~10x
     cfg = configs[0]
     data = _dataset(cfg.dataset, data_dir, cfg.grayscale, download)
+    checkpoint = Checkpoint(checkpoint_path(out, cfg))
     try:
-        return [str(write_record(record_path(out, c), r)) for c, r in zip(configs, run_together(configs, data))]
+        written = [str(write_record(record_path(out, c), r)) for c, r in zip(configs, run_together(configs, data, checkpoint=checkpoint))]
+        checkpoint.path.unlink(missing_ok=True)
+        return written
     finally:
         if torch.cuda.is_available():
             torch.cuda.empty_cache()  # workers share one GPU: hand back what this task cached
@@ -125,7 +129,9 @@ def run_sweep(
     is said first (runs recorded already, runs to train) and a progress bar follows the runs."""
     runs = pending(configs, out)
     if log:
-        log(f"{len(configs)} runs, {len(configs) - len(runs)} recorded already, {len(runs)} to run")
+        saved = sum(checkpoint_path(out, c).exists() for c in runs)
+        going_on = f" ({saved} going on from a saved state)" if saved else ""
+        log(f"{len(configs)} runs, {len(configs) - len(runs)} recorded already, {len(runs)} to run{going_on}")
     bar = tqdm(total=len(runs), desc="runs", unit="run", disable=log is None or not runs)
     todo = tasks(runs, ensemble)
     threads = threads or max(1, (os.cpu_count() or 1) // workers)
