@@ -13,7 +13,7 @@ from cost import fit, fixed_grid, project, work
 from seedinit import Config
 from seedinit.replication.runs import with_windows
 from seedinit.replication.statistics import table2
-from seedinit.replication.tables import choose_delta, runs_frame
+from seedinit.replication.tables import delta_choice, runs_frame
 
 
 def load_archive(path: str | Path) -> list[dict[str, Any]]:
@@ -89,7 +89,7 @@ def rerun_beside(book: list[dict[str, Any]], other: list[dict[str, Any]], name: 
     sides = []
     for label, records in (("book", book), (name, other)):
         df = runs_frame(records)
-        chosen = choose_delta(df, "val_q34")
+        chosen = delta_choice(df, "val_q34")
         t2 = table2(df, chosen, stop="fixed").set_index(["dataset", "ratio"])[["msra_mean", "seed_mean", "diff"]]
         sides.append(chosen.set_index(["dataset", "ratio"])[["delta"]].join(t2).add_suffix(f" ({label})"))
     return sides[0].join(sides[1], how="outer").reset_index()

@@ -15,13 +15,13 @@ from pathlib import Path
 
 from seedinit import Config
 from seedinit.replication import protocol
-from seedinit.replication.tables import choose_delta, runs_frame
+from seedinit.replication.tables import delta_choice, runs_frame
 
 
 def roles(records: list[dict]) -> dict[tuple[str, int], str]:
     """(key, RNG seed) -> role for every run the protocol names, at the deltas its recorded delta grid chose."""
     grid = [r for r in records if r["config"]["val_fraction"] > 0]
-    chosen = choose_delta(runs_frame([r | {"config": r["config"] | {"role": "delta-grid"}} for r in grid]))
+    chosen = delta_choice(runs_frame([r | {"config": r["config"] | {"role": "delta-grid"}} for r in grid]))
     named: dict[tuple[str, int], str] = {}
     for d in protocol.PAPER_DATASETS:
         for r in protocol.RATIOS:

@@ -17,7 +17,7 @@ from .options import ConfigError
 from .other_inits import NAMED_INITS
 from .records import provenance
 from .stats import q34
-from .training import Checkpoint, Pool, Progress, fit, resolve_device, stack
+from .training import Checkpoint, Pool, RunState, fit, resolve_device, stack
 
 
 def build_model(config: Config, images: Tensor, num_classes: int) -> tuple[nn.Module, list[LayerReport]]:
@@ -82,7 +82,7 @@ def run_together(
 
 
 def record_for(
-    run: Progress, reports: list[LayerReport], sizes: dict, t_init: float, device: torch.device, ensemble: int
+    run: RunState, reports: list[LayerReport], sizes: dict, t_init: float, device: torch.device, ensemble: int
 ) -> dict[str, Any]:
     """The JSON record of one finished run; ``ensemble`` says how many runs trained together."""
     start, end = run.window()

@@ -134,7 +134,7 @@ class Pool:
 
 
 @dataclass
-class Progress:
+class RunState:
     """One run's history and where it stands: converged (the epoch), diverged, done; it decides when to measure accuracy."""
 
     config: Config
@@ -193,13 +193,13 @@ class Checkpoint:
         return state if state["runs"] == runs else None
 
 
-def _save(checkpoint: Checkpoint, epoch: int, net: Runs, opt: torch.optim.Optimizer, orders: list, runs: list[Progress]) -> None:
+def _save(checkpoint: Checkpoint, epoch: int, net: Runs, opt: torch.optim.Optimizer, orders: list, runs: list[RunState]) -> None:
     state = {"epoch": epoch, "tensors": [t.detach().cpu() for t in net.tensors()], "optimizer": opt.state_dict()}
     progress = [{k: getattr(r, k) for k in ("history", "losses", "converged_at", "diverged", "done", "resumed")} for r in runs]
     checkpoint.save(state | {"runs": [r.config.run_name() for r in runs], "orders": [g.get_state() for g in orders], "progress": progress})
 
 
-def _resume(checkpoint: Checkpoint, net: Runs, opt: torch.optim.Optimizer, orders: list, runs: list[Progress]) -> int:
+def _resume(checkpoint: Checkpoint, net: Runs, opt: torch.optim.Optimizer, orders: list, runs: list[RunState]) -> int:
     """Restore the saved state, if any; return the epoch to go on from."""
     state = checkpoint.load([r.config.run_name() for r in runs])
     if state is None:
@@ -229,12 +229,12 @@ def fit(
     orders: list[torch.Generator],
     progress: bool = False,
     checkpoint: Checkpoint | None = None,
-) -> list[Progress]:
-    """Train the K runs of ``net`` until each is done (``Progress.step``); their shared settings are ``configs[0]``'s.
+) -> list[RunState]:
+    """Train the K runs of ``net`` until each is done (``RunState.step``); their shared settings are ``configs[0]``'s.
     With ``checkpoint``, go on from its saved state and save as training goes."""
     cfg, (k, n) = configs[0], pool.train_idx.shape
     track = tracked(len(pool.y_test)).to(pool.y_test.device) if cfg.track else None
-    runs = [Progress(c, pool.classes) for c in configs]
+    runs = [RunState(c, pool.classes) for c in configs]
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     first = _resume(checkpoint, net, opt, orders, runs) if checkpoint else 1
     saved = time.monotonic()

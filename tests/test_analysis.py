@@ -13,7 +13,7 @@ from seedinit import Config
 from seedinit.replication import protocol
 from seedinit.replication.claims import claims
 from seedinit.replication.statistics import table2
-from seedinit.replication.tables import choose_delta, runs_frame
+from seedinit.replication.tables import delta_choice, runs_frame
 from seedinit.stats import window_start
 
 
@@ -43,7 +43,7 @@ def grid(dataset: str, ratio: float, val: dict[float, float]) -> list[dict]:
 def test_choose_delta_uses_validation_only():
     records = grid("mnist", 0.1, {0.3: 0.90, 0.6: 0.95, 0.9: 0.93})
     records += cell("mnist", 0.1, [0.99] * 2, [0.99] * 2, delta=0.3)  # test Q3/4 of Table-2 runs plays no part
-    [row] = choose_delta(runs_frame(records)).itertuples()
+    [row] = delta_choice(runs_frame(records)).itertuples()
     assert (row.dataset, row.ratio, row.delta, row.val_q34) == ("mnist", 0.1, 0.6, pytest.approx(0.95))
 
 
@@ -55,7 +55,7 @@ def test_table2_matches_scipy_and_corrects_over_cells():
     records.append(record(0.10, role="study:schedule", dataset="mnist", init="seed", delta=0.5, seed=0))  # not Table 2
     records.append(record(0.10, dataset="mnist", init="seed", delta=0.5, seed=9, converged_at=None))  # never converged: not scored
     df = runs_frame(records)
-    t = table2(df, choose_delta(df)).set_index("dataset").loc[["mnist", "cifar10"]]
+    t = table2(df, delta_choice(df)).set_index("dataset").loc[["mnist", "cifar10"]]
     assert list(t["n_msra"]) == [4, 3] and list(t["n_seed"]) == [4, 3] and list(t["unconverged_both"]) == [1, 0]
     assert t.at["mnist", "diff"] == pytest.approx(np.mean(seed_a) - np.mean(msra_a))
     welch = [ttest_ind(seed_a, msra_a, equal_var=False).pvalue, ttest_ind(seed_b, msra_b, equal_var=False).pvalue]
@@ -63,11 +63,11 @@ def test_table2_matches_scipy_and_corrects_over_cells():
     assert t.at["cifar10", "p_paired"] == pytest.approx(ttest_rel(seed_b, msra_b).pvalue)
     assert list(t["p_holm"]) == pytest.approx(list(multipletests(welch, method="holm")[1]))
     assert list(t["significant"]) == [True, False]
-    long = table2(df, choose_delta(df), role="study:schedule", stop="fixed")
+    long = table2(df, delta_choice(df), role="study:schedule", stop="fixed")
     assert long.empty  # the long run has no MSRA partner
     records.append(record(0.95, role="study:schedule", dataset="mnist", seed=0))
     df = runs_frame(records)
-    [row] = table2(df, choose_delta(df), role="study:schedule", stop="fixed").itertuples()
+    [row] = table2(df, delta_choice(df), role="study:schedule", stop="fixed").itertuples()
     assert (row.n_msra, row.n_seed, row.diff) == (1, 1, pytest.approx(0.10 - 0.95))
 
 
@@ -81,7 +81,7 @@ def test_claims_are_judged_on_table2():
             records += cell(dataset, ratio, list(base), list(base + gain + rng.normal(0, 0.005, 10)))
             records += grid(dataset, ratio, {0.5: 0.8})
     df = runs_frame(records)
-    t2 = table2(df, choose_delta(df))
+    t2 = table2(df, delta_choice(df))
     verdicts = claims(t2, df).set_index("claim")["verdict"]
     assert list(verdicts) == ["reproduced"] * 5 + ["not run", "not yet judged"]  # no delta = 0.3 runs, no r = 1 runs
     assert claims(t2, df)["this edition"].iloc[3] == "4 cells: seed filters better in 4"
@@ -123,7 +123,7 @@ def test_a_run_trained_again_with_a_larger_cap_is_counted_and_kept_once():
 
 
 def test_the_baseline_study_reads_its_runs_and_table_2s_msra_runs_of_the_same_seeds():
-    from seedinit.replication.tables import baseline
+    from seedinit.replication.tables import baseline_table
 
     runs = [
         record(0.985 + s / 1000, role="study:baseline", ratio=0.2, seed=s, dataset="mnist", stop="converged", epochs=100) for s in range(3)
@@ -131,14 +131,14 @@ def test_the_baseline_study_reads_its_runs_and_table_2s_msra_runs_of_the_same_se
     runs += [record(0.975, ratio=0.1, seed=s, dataset="mnist") for s in range(10)]  # Table 2's MSRA runs
     for r, n in zip(runs, [12000] * 3 + [6000] * 10):
         r["sizes"] = {"train": n}
-    t = baseline(runs_frame(runs)).set_index("images")
+    t = baseline_table(runs_frame(runs)).set_index("images")
     assert t.loc[12000, "runs"] == 3 and t.loc[12000, "reaches"]  # 0.986 + 2 x 0.001 >= 0.9871
     assert t.loc[6000, "runs"] == 3 and not t.loc[6000, "reaches"]  # the seeds the study uses, not all ten
 
 
 def test_the_delta_check_sets_the_converged_choice_beside_the_fixed_one_once_all_its_runs_converged():
     from seedinit.replication.prose import headline
-    from seedinit.replication.tables import checked_deltas, delta_check
+    from seedinit.replication.tables import delta_check, deltas_after_check
 
     runs = grid("mnist", 0.1, {0.4: 0.85, 0.5: 0.90, 0.6: 0.95})
     until = dict(ratio=0.1, init="seed", val_fraction=0.2, stop="converged", epochs=100)
@@ -149,34 +149,34 @@ def test_the_delta_check_sets_the_converged_choice_beside_the_fixed_one_once_all
     runs += [*check(0), record(0.5, 0.99, "delta-grid", delta=0.4, seed=1, **until)]  # at a delta the check does not hold
     [row] = delta_check(runs_frame(runs)).itertuples()
     assert (row.delta, row.delta_converged, row.check_runs, row.check_size) == (0.6, 0.5, 2, 4) and row.same is pd.NA  # seed 1 missing
-    assert checked_deltas(delta_check(runs_frame(runs)))["delta"].tolist() == [0.6]  # the grid's, until the check is complete
+    assert deltas_after_check(delta_check(runs_frame(runs)))["delta"].tolist() == [0.6]  # the grid's, until the check is complete
     assert (
-        headline(runs_frame(runs), choose_delta(runs_frame(runs)))["delta_unjudged"]
+        headline(runs_frame(runs), delta_choice(runs_frame(runs)))["delta_unjudged"]
         == "MNIST, r = 10 %: 2 of 4 runs recorded, and its runs choose δ = 0.5 (the grid's: 0.6)"
     )
     runs += check(1, converged_at=None)
     [row] = delta_check(runs_frame(runs)).itertuples()
     assert (row.check_runs, row.unconverged, row.same, row.differs) == (4, 2, pd.NA, False)  # two never converged: not judged
-    assert headline(runs_frame(runs), choose_delta(runs_frame(runs)))["delta_unjudged"].startswith(
+    assert headline(runs_frame(runs), delta_choice(runs_frame(runs)))["delta_unjudged"].startswith(
         "MNIST, r = 10 %: 2 of 4 runs never converged within their cap"
     )
     runs[-2:] = check(1)
     [row] = delta_check(runs_frame(runs)).itertuples()
     assert (row.delta, row.delta_converged, row.same, row.differs) == (0.6, 0.5, False, True)
     assert (row.val_q34, row.val_q34_converged) == pytest.approx((0.95, 0.97))  # the grid's at its delta, the check's at its own
-    assert row.margin == pytest.approx(0.01) and checked_deltas(delta_check(runs_frame(runs)))["delta"].tolist() == [0.5]
-    numbers = headline(runs_frame(runs), choose_delta(runs_frame(runs)))
+    assert row.margin == pytest.approx(0.01) and deltas_after_check(delta_check(runs_frame(runs)))["delta"].tolist() == [0.5]
+    numbers = headline(runs_frame(runs), delta_choice(runs_frame(runs)))
     assert (numbers["delta_checked"], numbers["delta_same"], numbers["delta_unjudged"]) == (1, 0, "none")
     assert (
         numbers["delta_differs"]
         == "MNIST, r = 10 %: δ = 0.6 on the grid, 0.5 until converged, by 1.00 points of validation Q3/4 (its sd over the RNG seeds: 0.00)"
     )
     runs += cell("mnist", 0.1, [0.98, 0.97, 0.98], [0.95, 0.96, 0.95])  # Table 2 at the check's delta
-    assert headline(runs_frame(runs), choose_delta(runs_frame(runs)))["delta_differs"].endswith(
+    assert headline(runs_frame(runs), delta_choice(runs_frame(runs)))["delta_differs"].endswith(
         "(its sd over the RNG seeds: 0.00), and Table 2's runs at δ = 0.5 score -2.33 points against MSRA (Holm p = 0.0078)"
     )
     runs += cell("mnist", 0.1, [], [0.96, 0.97, 0.96], delta=0.6)  # and at the grid's
-    assert headline(runs_frame(runs), choose_delta(runs_frame(runs)))["delta_differs"].endswith(
+    assert headline(runs_frame(runs), delta_choice(runs_frame(runs)))["delta_differs"].endswith(
         "score -2.33 points against MSRA (Holm p = 0.0078; at the grid's δ = 0.6: -1.33)"
     )
 
@@ -189,9 +189,9 @@ def test_runs_still_rising_in_their_window_are_listed_and_counted():
     for r, converged_at in ((runs[3], 40), (runs[4], None)):  # two seed-filter runs gain 0.0002 / epoch x 49 epochs
         r["converged_at"] = converged_at
         r["history"] = [h | {"test_acc": 0.5 + 0.0002 * h["epoch"]} for h in r["history"]]
-    rising = still_rising(runs_frame(runs), choose_delta(runs_frame(runs)))
+    rising = still_rising(runs_frame(runs), delta_choice(runs_frame(runs)))
     assert rising["seed"].tolist() == [0, 1] and rising["converged_at"].isna().tolist() == [False, True]
-    numbers = headline(runs_frame(runs), choose_delta(runs_frame(runs)))
+    numbers = headline(runs_frame(runs), delta_choice(runs_frame(runs)))
     assert (numbers["window_runs"], numbers["window_flat"], numbers["rising_converged"], numbers["rising_capped"]) == (6, 4, 1, 1)
 
 

@@ -87,19 +87,19 @@ def abstract(built) -> list[tuple[str, str]]:
     formatted as it asks, from the headline (and the comparison's verdicts) of the records the book was built from."""
     from seedinit import load_records
     from seedinit.replication import protocol
-    from seedinit.replication.prose import headline, missing, verdicts
+    from seedinit.replication.prose import headline, unrecorded_words, verdicts
     from seedinit.replication.statistics import comparison
-    from seedinit.replication.tables import choose_delta, comparison_coverage, runs_frame, with_speed
+    from seedinit.replication.tables import comparison_coverage, delta_choice, runs_frame, with_speed
 
     records = load_records(built.parents[1] / "book" / "results")
     df = runs_frame(records)
-    deltas = choose_delta(df, "val_q34")
+    deltas = delta_choice(df, "val_q34")
     numbers = {"analysis": headline(df, deltas)}
     timed = with_speed(records)
     lenet, resnet = (comparison(timed, deltas, role) for role in ("study:comparison", "study:resnet"))
     said = {"verdicts": verdicts(lenet[lenet["model"] == "lenet5"], len(protocol.SEEDS))}
     said |= {"resnet_verdicts": verdicts(resnet[resnet["model"] == "resnet8"], len(protocol.SEEDS))}
-    numbers["comparison"] = said | {"missing": missing(comparison_coverage(records))}
+    numbers["comparison"] = said | {"missing": unrecorded_words(comparison_coverage(records))}
     summary = (ROOT / "book" / "intro.md").read_text().split("## Reproducibility summary", 1)[1].split("\n## ", 1)[0]
     return [(notebook, format(numbers[notebook][key], fmt)) for notebook, key, fmt in GLUE.findall(summary)]
 

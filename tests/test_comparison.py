@@ -17,7 +17,7 @@ from seedinit.replication.plots import plot_forest
 from seedinit.replication.prose import best_init, delta_words, speed_words, verdicts
 from seedinit.replication.statistics import ACCURACY, SPEED, TESTS_SHOWN, comparison
 from seedinit.replication.sweep import tasks
-from seedinit.replication.tables import runs_frame, speed
+from seedinit.replication.tables import runs_frame, speed_scores
 from seedinit.training import tracked
 
 
@@ -53,8 +53,8 @@ def test_tracking_measures_the_fixed_subset_every_epoch_and_changes_nothing_else
 
 def test_speed_scores_from_a_made_up_history():
     history = [{"epoch": e, "train_loss": 1.0, "track_acc": a} for e, a in enumerate([0.5, 0.8, 0.86, 0.9, 0.88, 0.91], 1)]
-    assert speed({"q34": 0.9, "history": history}) == {"acc1": 0.5, "acc5": 0.88, "to95": 3}  # 95 % of 0.9 is 0.855
-    never = speed({"q34": 0.9, "history": [{"epoch": 1, "train_loss": 1.0, "test_acc": 0.5}]})
+    assert speed_scores({"q34": 0.9, "history": history}) == {"acc1": 0.5, "acc5": 0.88, "to95": 3}  # 95 % of 0.9 is 0.855
+    never = speed_scores({"q34": 0.9, "history": [{"epoch": 1, "train_loss": 1.0, "test_acc": 0.5}]})
     assert all(math.isnan(v) for v in never.values())
 
 

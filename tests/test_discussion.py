@@ -16,7 +16,7 @@ import pytest
 from seedinit import load_records
 from seedinit.replication import protocol
 from seedinit.replication.statistics import table2
-from seedinit.replication.tables import choose_delta, runs_frame, schedule
+from seedinit.replication.tables import delta_choice, runs_frame, schedule_table
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "book" / "results"
@@ -35,7 +35,7 @@ def df(records) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def chosen(df) -> pd.DataFrame:
-    return choose_delta(df, "val_q34")
+    return delta_choice(df, "val_q34")
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +92,7 @@ def test_relative_to_msra_the_fixed_schedule_loss_is_largest_on_cifar100(df, cho
 def test_validation_chooses_large_delta_and_the_test_set_would_differ_by_one_step_but_once(df, chosen):
     """'δ of 0.8 or more on MNIST and between 0.5 and 0.8 on CIFAR ... another δ in some cells; one grid step away,
     except on CIFAR-100 at r = 1 %'"""
-    by_test = choose_delta(df, "q34")
+    by_test = delta_choice(df, "q34")
     both = chosen.merge(by_test, on=["dataset", "ratio"], suffixes=("_val", "_test"))
     mnist = both["dataset"] == "mnist"
     assert (both.loc[mnist, "delta_val"] >= 0.8).all()
@@ -138,7 +138,7 @@ def test_the_seed_filters_end_the_fixed_schedule_with_several_times_msras_loss(d
 
 
 def test_a_three_times_longer_schedule_does_not_close_the_gap(df, chosen):
-    s = schedule(df, chosen).set_index(["dataset", "arm", "epochs"])
+    s = schedule_table(df, chosen).set_index(["dataset", "arm", "epochs"])
     short, long = protocol.EPOCHS[protocol.STUDY_RATIO], protocol.LONG * protocol.EPOCHS[protocol.STUDY_RATIO]
 
     def gap(dataset: str, epochs: int) -> float:

@@ -12,7 +12,7 @@ import pytest
 from seedinit import Config, load_records
 from seedinit.replication import protocol
 from seedinit.replication.prose import headline
-from seedinit.replication.tables import choose_delta, runs_frame
+from seedinit.replication.tables import delta_choice, runs_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 INTRO = (ROOT / "book" / "intro.md").read_text()
@@ -23,7 +23,7 @@ GLUED = ("claims_reproduced", "claims_total", "table2_protocol", "cells_msra_bet
 @pytest.fixture(scope="module")
 def numbers() -> dict:
     df = runs_frame(load_records(ROOT / "book" / "results"))
-    return headline(df, choose_delta(df, "val_q34"))
+    return headline(df, delta_choice(df, "val_q34"))
 
 
 def test_the_title_marks_the_replication_as_failed_unless_most_claims_reproduced(numbers):

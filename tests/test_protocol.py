@@ -9,7 +9,7 @@ from seedinit.records import read_record
 from seedinit.replication import protocol
 from seedinit.replication.cli import main
 from seedinit.replication.sweep import pending, run_sweep
-from seedinit.replication.tables import choose_delta, runs_frame
+from seedinit.replication.tables import delta_choice, runs_frame
 
 
 def test_the_grid_has_every_arm_the_protocol_names():
@@ -54,7 +54,7 @@ def test_reproduce_chooses_delta_on_validation_then_runs_the_arms(tiny_mnist, mo
     grid = df[df["role"] == "delta-grid"]
     assert len(grid) == 3 and grid["val_q34"].notna().all()
     seeded = grid[grid["arm"] == "seed"]
-    [best] = choose_delta(df)["delta"].tolist()
+    [best] = delta_choice(df)["delta"].tolist()
     assert seeded.loc[seeded["delta"] == best, "val_q34"].max() == seeded["val_q34"].max()  # ties go to the smaller delta
     final = df[df["role"] == "table2"]
     assert sorted(final["arm"]) == ["msra", "msra", "seed", "seed"]

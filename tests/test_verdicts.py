@@ -12,8 +12,8 @@ from statsmodels.stats.weightstats import ttost_ind
 
 from seedinit import Config
 from seedinit.replication.claims import claims
-from seedinit.replication.statistics import MARGIN, compare, pooled, robustness, table2
-from seedinit.replication.tables import choose_delta, delta_margins, runs_frame, with_speed
+from seedinit.replication.statistics import MARGIN, difference_tests, pooled, robustness, table2
+from seedinit.replication.tables import delta_choice, delta_margins, runs_frame, with_speed
 
 RNG = np.random.default_rng(0)
 
@@ -42,7 +42,7 @@ def grid(dataset: str = "mnist", ratio: float = 0.1) -> list[dict]:
 
 def verdict(msra: np.ndarray, seed: np.ndarray) -> str:
     df = runs_frame(arms(msra, seed) + grid())
-    return table2(df, choose_delta(df))["verdict"].iloc[0]
+    return table2(df, delta_choice(df))["verdict"].iloc[0]
 
 
 def test_a_difference_first_then_equivalence_within_the_margin_else_inconclusive():
@@ -55,7 +55,7 @@ def test_a_difference_first_then_equivalence_within_the_margin_else_inconclusive
 
 def test_the_equivalence_test_is_two_one_sided_welch_tests_at_the_margin():
     a, b = (pd.DataFrame({"q34": 0.9 + RNG.normal(0, 0.004, 10), "seed": range(10)}) for _ in range(2))
-    out = compare(a, b)
+    out = difference_tests(a, b)
     assert out["p_tost"] == pytest.approx(ttost_ind(b["q34"], a["q34"], -MARGIN, MARGIN, usevar="unequal")[0])
     assert out["ci_low"] < b["q34"].mean() - a["q34"].mean() < out["ci_high"]
     assert 0 < out["mde"] < 0.01  # sd 0.4 points, n = 10 each: about 0.5 points at 80 % power
@@ -74,7 +74,7 @@ def comparison_cells(diffs: dict[tuple[str, float], float]) -> list[dict]:
 
 def test_the_pooled_difference_uses_the_pairs_of_runs_that_share_an_rng_seed():
     df = with_speed(comparison_cells({("mnist", 0.01): 0.02, ("mnist", 0.1): 0.02, ("cifar10", 0.1): 0.02}))
-    t = pooled(df, choose_delta(df)).set_index("arm")
+    t = pooled(df, delta_choice(df)).set_index("arm")
     assert t.at["pca", "cells"] == 3 and t.at["pca", "diff"] == pytest.approx(0.02, abs=0.001)
     assert t.at["pca", "ci_high"] - t.at["pca", "ci_low"] < 0.004  # the seeds' shared spread cancels in the pairs
     assert t.at["seed", "diff"] == pytest.approx(-0.05, abs=0.001) and t.at["seed", "tau"] < 0.001
@@ -85,7 +85,7 @@ def test_a_verdict_that_changes_with_the_score_is_flagged():
     runs = arms(base, base - 0.05) + grid()
     runs += [record(q + 0.03, "study:comparison", last=q, init="pca", seed=s) for s, q in enumerate(base)]  # its last epoch: MSRA's
     df = with_speed(runs)
-    t = robustness(df, choose_delta(df)).set_index("arm")
+    t = robustness(df, delta_choice(df)).set_index("arm")
     assert t.at["pca", "verdict (Q3/4)"] == "better" and t.at["pca", "verdict (last epoch)"] == "equivalent"
     assert t.at["pca", "depends"] and not t.at["seed", "depends"]
 

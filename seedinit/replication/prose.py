@@ -13,7 +13,18 @@ from .claims import claims
 from .protocol import READINGS, REPAIRED_ARM
 from .runs import cell_label, listed
 from .statistics import ALPHA, VERDICTS, against_msra, table2
-from .tables import GAIN, at_chance, baseline, checked_deltas, chosen_runs, convergence, delta_check, extensions, runs_of, still_rising
+from .tables import (
+    GAIN,
+    at_chance,
+    baseline_table,
+    convergence,
+    delta_check,
+    deltas_after_check,
+    extensions,
+    runs_at_deltas,
+    runs_of,
+    still_rising,
+)
 
 HEADERS = {
     "dataset": "dataset", "ratio": "r", "delta": "δ", "arm": "arm", "n_msra": "n MSRA", "msra_mean": "MSRA mean", "msra_sd": "MSRA sd",
@@ -89,7 +100,7 @@ def headline(df: pd.DataFrame, deltas: pd.DataFrame, planned: int = 0) -> dict[s
     capped = speed[(speed["late"] > 0) & (speed["arm"] == "seed")][["dataset", "ratio", "late", "runs"]]
     where = [f"{cell_label(d, r)} ({n} of {k})" for d, r, n, k in capped.itertuples(index=False)]
     out["unconverged_seed_where"] = listed(where)
-    runs, rising = chosen_runs(df, deltas), still_rising(df, deltas)
+    runs, rising = runs_at_deltas(df, deltas), still_rising(df, deltas)
     out |= {"window_runs": len(runs), "window_flat": int((runs["gain"] < GAIN).sum()), "window_rising": len(rising)}
     out |= {"rising_converged": int(rising["converged_at"].notna().sum()), "rising_capped": int(rising["converged_at"].isna().sum())}
     plateau, converged = at_chance(df), int((df["converged"] & (df["stop"] == "converged")).sum())
@@ -98,7 +109,7 @@ def headline(df: pd.DataFrame, deltas: pd.DataFrame, planned: int = 0) -> dict[s
     judged = check[check["same"].notna()]
     out |= {"delta_cells": len(check), "delta_checked": len(judged), "delta_same": int(judged["same"].sum())}
     out["delta_differs"], out["delta_unjudged"] = _differs(df, check), _unjudged(check)
-    base = baseline(df)
+    base = baseline_table(df)
     reach = []
     for n, head, relu, inputs, q in base.loc[base["reaches"], ["images", "hidden", "conv_relu", "inputs", "q34"]].itertuples(index=False):
         caffe = [f"{head}-unit head"] * (head != "120 84") + ["no conv ReLU"] * (not relu) + ["standardized inputs"] * (inputs != "unit")
@@ -115,7 +126,7 @@ def _differs(df: pd.DataFrame, check: pd.DataFrame) -> str:
     if not check["differs"].any():
         return "none"
     grid_deltas = check[["dataset", "ratio", "delta"]]
-    at_grid, at_check = (table2(df, d).set_index(["dataset", "ratio"]) for d in (grid_deltas, checked_deltas(check)))
+    at_grid, at_check = (table2(df, d).set_index(["dataset", "ratio"]) for d in (grid_deltas, deltas_after_check(check)))
     words = []
     for c in check[check["differs"]].itertuples():
         words.append(f"{cell_label(c.dataset, c.ratio)}: δ = {c.delta:g} on the grid, {c.delta_converged:g} until converged, by ")
@@ -206,7 +217,7 @@ def origins(runs: pd.DataFrame) -> str:
     return "; ".join(f"{n} runs from commit {commit} on {device}" for (commit, device), n in made.items()) or "no runs"
 
 
-def missing(t: pd.DataFrame) -> str:
+def unrecorded_words(t: pd.DataFrame) -> str:
     """The cells of a ``coverage`` table with runs not yet recorded, in words (recorded of planned); "none" when complete."""
     words = []
     for (d, r), rows in t[t["recorded"] < t["runs"]].groupby(["dataset", "ratio"]):

@@ -15,7 +15,7 @@ from statsmodels.stats.power import TTestIndPower
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW, ttest_ind, ttost_ind
 
 from .runs import cell_label, listed
-from .tables import SCORES, TRAINED_ALIKE, chosen_runs, full_set_runs, runs_of, with_speed
+from .tables import SCORES, TRAINED_ALIKE, full_set_runs, runs_at_deltas, runs_of, with_speed
 
 ALPHA = 0.05
 # The equivalence margin, fixed before any verdict was computed: one point of test accuracy, in every cell. A reader
@@ -25,7 +25,7 @@ POWER = 0.8  # the power at which the smallest detectable difference is given
 VERDICTS = ("better", "worse", "equivalent", "inconclusive")  # an arm against MSRA, by the Holm-adjusted tests
 
 
-def compare(a: pd.DataFrame, b: pd.DataFrame, score: str = "q34") -> dict[str, float]:
+def difference_tests(a: pd.DataFrame, b: pd.DataFrame, score: str = "q34") -> dict[str, float]:
     """``score`` of runs ``b`` against runs ``a``: Welch's t-test and the 95 % interval of the difference, two one-sided
     Welch tests against ``MARGIN``, a paired t-test over the RNG seeds both have, and the smallest difference a Welch
     test at ``ALPHA`` detects with ``POWER`` at these sizes and the two arms' pooled sd (``mde``)."""
@@ -45,7 +45,7 @@ def compare(a: pd.DataFrame, b: pd.DataFrame, score: str = "q34") -> dict[str, f
 
 def _versus(msra: pd.DataFrame, other: pd.DataFrame, converged_only: bool, score: str = "q34") -> dict[str, Any]:
     """One arm's runs against MSRA's: sizes, means, sds, difference, divergences (never scored), unconverged runs (left
-    out when ``converged_only``) and ``compare``'s tests."""
+    out when ``converged_only``) and ``difference_tests``."""
     diverged = int(msra["diverged"].sum() + other["diverged"].sum())
     msra, other = msra[~msra["diverged"]], other[~other["diverged"]]
     unconverged = int((~msra["converged"]).sum() + (~other["converged"]).sum())
@@ -54,7 +54,7 @@ def _versus(msra: pd.DataFrame, other: pd.DataFrame, converged_only: bool, score
     a, b = msra[score], other[score]
     stats = {"n_msra": len(msra), "msra_mean": a.mean(), "msra_sd": a.std(), "n_arm": len(other), "arm_mean": b.mean()}
     stats |= {"arm_sd": b.std(), "diff": b.mean() - a.mean(), "diverged": diverged, "unconverged_both": unconverged}
-    return stats | compare(msra, other, score)
+    return stats | difference_tests(msra, other, score)
 
 
 TESTS = ("diff", "ci_low", "ci_high", "p_welch", "p_paired", "p_tost", "mde")
@@ -100,7 +100,7 @@ def table2(
 ) -> pd.DataFrame:
     """The paper's Table 2: per dataset and ratio, MSRA against ``arm_name`` at the chosen delta, over the runs of ``role``
     trained with ``stop``. With stop=converged a run that never converged is counted (``unconverged_both``), not scored."""
-    t = against_msra(chosen_runs(df, deltas, role, stop, arm_name), converged_only=stop == "converged", score=score)
+    t = against_msra(runs_at_deltas(df, deltas, role, stop, arm_name), converged_only=stop == "converged", score=score)
     t = t.rename(columns={"n_arm": "n_seed", "arm_mean": "seed_mean", "arm_sd": "seed_sd"})[list(T2_COLUMNS)]
     return _holm(t.sort_values(["dataset", "ratio"]).reset_index(drop=True))
 
@@ -124,7 +124,7 @@ def control_arm(df: pd.DataFrame, deltas: pd.DataFrame, fixed: pd.DataFrame) -> 
 def compared_runs(df: pd.DataFrame, deltas: pd.DataFrame, role: str = "study:comparison") -> pd.DataFrame:
     """The runs a comparison of ``role`` scores, per model and cell: on LeNet-5, Table 2's runs of MSRA and of the paper's
     reading at ``deltas``; the role's own runs of every other arm."""
-    t2, parts = chosen_runs(df, deltas), [df.iloc[:0]]
+    t2, parts = runs_at_deltas(df, deltas), [df.iloc[:0]]
     for (model, dataset, ratio), cell in runs_of(df, role).groupby(["model", "dataset", "ratio"]):
         from_t2 = t2[(t2["dataset"] == dataset) & np.isclose(t2["ratio"], ratio)] if model == "lenet5" else t2.iloc[:0]
         parts += [from_t2, cell[~cell["arm"].isin(from_t2["arm"])]]
@@ -135,7 +135,7 @@ def comparison(
     data: pd.DataFrame | list[dict[str, Any]], deltas: pd.DataFrame, role: str = "study:comparison", score: str = "q34"
 ) -> pd.DataFrame:
     """Per model, cell and initializer of ``role`` (``compared_runs``): ``score`` of the converged runs (mean, sd), its
-    difference to MSRA with ``compare``'s tests (Holm over every difference in the table) and verdict; then over the role's
+    difference to MSRA with ``difference_tests`` (Holm over every difference in the table) and verdict; then over the role's
     own runs (accuracy tracked every epoch; ``tracked``: how many): accuracy after 1 and 5 epochs, median epochs to 95 %
     of Q3/4 (of those that converged: an unconverged run's Q3/4 is no score), seconds to initialize and per epoch.
     ``data``: records, or ``with_speed(records)``."""

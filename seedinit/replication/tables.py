@@ -87,11 +87,11 @@ def runs_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def grid_runs(df: pd.DataFrame, by: str = "val_q34", arm_name: str = "seed", stop: str = "fixed") -> pd.DataFrame:
-    """The delta grid's runs of ``arm_name`` trained with ``stop`` that have a ``by`` score: what ``choose_delta`` chooses from."""
+    """The delta grid's runs of ``arm_name`` trained with ``stop`` that have a ``by`` score: what ``delta_choice`` chooses from."""
     return df[(df["role"] == "delta-grid") & (df["stop"] == stop) & (df["arm"] == arm_name) & df[by].notna()]
 
 
-def choose_delta(df: pd.DataFrame, by: str = "val_q34", arm: str = "seed", stop: str = "fixed") -> pd.DataFrame:
+def delta_choice(df: pd.DataFrame, by: str = "val_q34", arm: str = "seed", stop: str = "fixed") -> pd.DataFrame:
     """Per dataset and ratio, the delta of ``arm`` with the best mean ``by`` over the delta grid's runs trained with
     ``stop`` (``runs.best_deltas``). ``by="val_q34"`` is our choice; ``by="q34"`` the paper's (the best test accuracy),
     for comparison only."""
@@ -112,7 +112,7 @@ def delta_check(df: pd.DataFrame) -> pd.DataFrame:
     ``differs`` where the choices differ) once all its ``check_size`` runs are recorded and every one converged."""
     seed = df[(df["role"] == "delta-grid") & (df["arm"] == "seed")]
     rows = []
-    for d, r, delta, val in choose_delta(df).itertuples(index=False):
+    for d, r, delta, val in delta_choice(df).itertuples(index=False):
         cell = seed[(seed["dataset"] == d) & (seed["ratio"] == r)]
         grid, until = cell[cell["stop"] == "fixed"], cell[cell["stop"] == "converged"]
         deltas = np.sort(grid["delta"].unique())
@@ -133,7 +133,7 @@ def delta_check(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(CHECK_COLUMNS)).astype({"same": "boolean", "differs": bool})
 
 
-def checked_deltas(check: pd.DataFrame) -> pd.DataFrame:
+def deltas_after_check(check: pd.DataFrame) -> pd.DataFrame:
     """Each cell's delta as the grid chose it (``delta_check``'s frame), replaced by the check's where the check chose another."""
     return check.assign(delta=check["delta"].where(~check["differs"], check["delta_converged"]))[["dataset", "ratio", "delta"]]
 
@@ -173,16 +173,16 @@ def runs_of(df: pd.DataFrame, role: str = "table2", stop: str = "converged") -> 
     return df[(df["role"] == role) & (df["stop"] == stop)]
 
 
-def chosen_runs(
+def runs_at_deltas(
     df: pd.DataFrame, deltas: pd.DataFrame, role: str = "table2", stop: str = "converged", arm_name: str = "seed"
 ) -> pd.DataFrame:
     """The runs of ``role`` trained with ``stop``: MSRA's, and ``arm_name``'s at each cell's chosen delta."""
     runs = runs_of(df, role, stop)
-    return runs[_at_chosen(runs, deltas, arm_name)]
+    return runs[_msra_or_at_delta(runs, deltas, arm_name)]
 
 
-def _at_chosen(runs: pd.DataFrame, deltas: pd.DataFrame, arm_name: str = "seed") -> pd.Series:
-    """MSRA runs, and ``arm_name``'s at its cell's chosen delta (``deltas`` as ``choose_delta`` gives them)."""
+def _msra_or_at_delta(runs: pd.DataFrame, deltas: pd.DataFrame, arm_name: str = "seed") -> pd.Series:
+    """MSRA runs, and ``arm_name``'s at its cell's chosen delta (``deltas`` as ``delta_choice`` gives them)."""
     chosen = deltas.set_index(["dataset", "ratio"])["delta"]
     at = np.array([chosen.get(k, np.nan) for k in zip(runs["dataset"], runs["ratio"])], dtype=float)
     return (runs["arm"] == "msra") | ((runs["arm"] == arm_name) & np.isclose(runs["delta"], at))
@@ -194,7 +194,7 @@ def convergence(df: pd.DataFrame, deltas: pd.DataFrame, role: str = "table2", st
     their scoring window (on the convergence protocol: within their cap; on the fixed schedule: before its last half)."""
     agg = dict(runs=("q34", "size"), converged_at=("converged_at", "median"), loss_start=("loss_start", "median"))
     agg |= dict(loss_end=("loss_end", "median"), gain=("gain", "median"), late=("converged", lambda s: int((~s).sum())))
-    return chosen_runs(df, deltas, role, stop).groupby(["dataset", "ratio", "arm"]).agg(**agg).reset_index()
+    return runs_at_deltas(df, deltas, role, stop).groupby(["dataset", "ratio", "arm"]).agg(**agg).reset_index()
 
 
 GAIN = 0.005  # a scored run whose test accuracy still rises by half a point or more over its window had not finished
@@ -203,7 +203,7 @@ GAIN = 0.005  # a scored run whose test accuracy still rises by half a point or 
 def still_rising(df: pd.DataFrame, deltas: pd.DataFrame) -> pd.DataFrame:
     """The Table-2 runs (convergence protocol, both arms at the chosen delta) whose test accuracy gained ``GAIN`` or more
     over their scoring window (a least-squares line), with the epoch they converged at (none: they reached the cap)."""
-    runs = chosen_runs(df, deltas)
+    runs = runs_at_deltas(df, deltas)
     return runs.loc[runs["gain"] >= GAIN, ["dataset", "ratio", "arm", "delta", "seed", "converged_at", "stopped", "gain"]]
 
 
@@ -241,7 +241,7 @@ def extensions(records: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns).sort_values(["role", "dataset", "ratio", "arm", "seed"], ignore_index=True)
 
 
-def study(df: pd.DataFrame, datasets: tuple[str, ...], ratio: float) -> pd.DataFrame:
+def readings_table(df: pd.DataFrame, datasets: tuple[str, ...], ratio: float) -> pd.DataFrame:
     """The interpretation and sensitivity studies (fixed schedule): mean Q3/4, runs and share of filters seeded,
     per dataset, reading and delta; the studies reuse the fixed-schedule Table-2 runs where their settings coincide."""
     roles = ("study:interpretation", "study:sensitivity", "table2")
@@ -251,7 +251,7 @@ def study(df: pd.DataFrame, datasets: tuple[str, ...], ratio: float) -> pd.DataF
     return runs.groupby(["dataset", "arm", "delta"], dropna=False).agg(**agg).reset_index()
 
 
-def schedule(df: pd.DataFrame, deltas: pd.DataFrame) -> pd.DataFrame:
+def schedule_table(df: pd.DataFrame, deltas: pd.DataFrame) -> pd.DataFrame:
     """The schedule study: each arm's long runs (``study:schedule``) beside its fixed-schedule Table-2 runs of the same RNG seeds."""
     long = df[df["role"] == "study:schedule"]
     if long.empty:
@@ -259,7 +259,7 @@ def schedule(df: pd.DataFrame, deltas: pd.DataFrame) -> pd.DataFrame:
     base = runs_of(df, "table2", "fixed")
     base = base[base["seed"].isin(long["seed"]) & base["dataset"].isin(long["dataset"]) & base["ratio"].isin(long["ratio"])]
     both = pd.concat([long, base])
-    both = both[_at_chosen(both, deltas)]
+    both = both[_msra_or_at_delta(both, deltas)]
     agg = dict(runs=("q34", "size"), q34=("q34", "mean"), loss_end=("loss_end", "median"))
     return both.groupby(["dataset", "ratio", "arm", "epochs"]).agg(**agg).reset_index()
 
@@ -284,7 +284,7 @@ def delta03(df: pd.DataFrame) -> pd.DataFrame:
 PAPER_MSRA_MNIST = 0.9871  # the paper's MSRA baseline on MNIST at r = 10 % (its Table 2), the number the baseline study seeks
 
 
-def baseline(df: pd.DataFrame) -> pd.DataFrame:
+def baseline_table(df: pd.DataFrame) -> pd.DataFrame:
     """The baseline study: MSRA on MNIST until converged, per training-set size and Caffe setting (Table 2's MSRA runs of
     the same RNG seeds included): mean, sd, and whether it reaches the paper's 98.71 % (mean + 2 sd at least that)."""
     runs = df[(df["arm"] == "msra") & (df["dataset"] == "mnist") & (df["stop"] == "converged")]
@@ -298,7 +298,7 @@ def baseline(df: pd.DataFrame) -> pd.DataFrame:
     return t.assign(reaches=t["q34"] + 2 * t["sd"].fillna(0) >= PAPER_MSRA_MNIST)
 
 
-def speed(record: dict[str, Any], key: str = "track_acc") -> dict[str, float]:
+def speed_scores(record: dict[str, Any], key: str = "track_acc") -> dict[str, float]:
     """A run's speed scores (``Config.track``): accuracy on the tracked test subset after epochs 1 and 5, and the first
     epoch at which it reaches 95 % of the run's own Q3/4; NaN where not tracked or never reached."""
     acc = {h["epoch"]: h[key] for h in record["history"] if key in h}
@@ -309,7 +309,7 @@ def speed(record: dict[str, Any], key: str = "track_acc") -> dict[str, float]:
 def with_speed(records: list[dict[str, Any]]) -> pd.DataFrame:
     """``runs_frame(records)`` with each run's speed scores, seconds to initialize and mean seconds per epoch."""
     records = final_records(records)
-    extra = [speed(r) | {"init_s": r["seconds"]["init"], "epoch_s": r["seconds"]["train"] / len(r["history"])} for r in records]
+    extra = [speed_scores(r) | {"init_s": r["seconds"]["init"], "epoch_s": r["seconds"]["train"] / len(r["history"])} for r in records]
     return runs_frame(records).join(
         pd.DataFrame(extra, columns=["acc1", "acc5", "to95", "init_s", "epoch_s"])
     )  # frame's index: the record's
