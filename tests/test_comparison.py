@@ -98,11 +98,11 @@ def test_the_comparison_table_and_its_forest_plot():
     shown = set(ACCURACY) | set(TESTS_SHOWN) | set(SPEED)  # the book's three tables; the unadjusted p-values go to the CSV
     assert shown | {"model", "p_welch", "p_paired", "p_tost", "significant"} == set(t.columns)
     assert delta_words(t, "seed") == "δ = 0.5 in MNIST, r = 10 %" and delta_words(t).startswith("no δ yet")
-    fig = plot_forest(t)
-    labels = [label.get_text() for label in fig.axes[0].get_yticklabels()]  # the differences of the paper's reading and PCA
-    assert labels == ["LeNet-5, MNIST, r = 10 %: the paper's seed filters", "LeNet-5, MNIST, r = 10 %: PCA"]
-    labels = [label.get_text() for label in plot_forest(t, planned=4).axes[0].get_yticklabels()]
-    assert labels[0].endswith("seed filters (3 of 4 runs)") and labels[1].endswith("PCA")  # still being recorded, and said
+    fig = plot_forest(t)  # a panel per cell, the initializers bottom up: the table's first on top
+    labels = [label.get_text() for label in fig.axes[0].get_yticklabels()]
+    assert labels == ["the paper's seed filters", "PCA"] and fig.axes[0].get_title() == "MNIST, r = 10 %"
+    notes = [note.get_text() for note in plot_forest(t, planned=4).axes[0].texts]
+    assert notes == ["3 of 4 runs"]  # the paper's reading is still being recorded, and the panel says so; PCA has its 4
     assert verdicts(t) == "PCA: better in 1 of 1 cell; the paper's seed filters: worse in 1 of 1 cell"  # Holm p 0.021 and 0.0037
     assert verdicts(t, planned=4) == (  # 4 runs of PCA recorded (one never converged), 3 of the paper's reading
         "PCA: better in 1 of 1 cell; the paper's seed filters: still being recorded (fewer than 4 runs) in 1 of 1 cell"

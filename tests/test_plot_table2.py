@@ -34,7 +34,7 @@ def bars(ax) -> dict[str, list[tuple[float, float, float]]]:
 def test_one_panel_per_dataset_in_percent_with_t_intervals():
     fig = plot_table2(t2_frame())
     mnist, cifar = fig.axes
-    assert (mnist.get_title(), cifar.get_title()) == ("mnist", "cifar10")
+    assert (mnist.get_title(), cifar.get_title()) == ("MNIST", "CIFAR-10")  # names readers know
     drawn = bars(mnist)
     half = stats.t.ppf(0.975, 9) * 0.02 / np.sqrt(10) * 100
     x, low, high = drawn["MSRA"][0]

@@ -48,7 +48,7 @@ def plot_filters(model: nn.Module, layers: tuple[str, ...] = ("c1", "c3"), title
         cmap = plt.get_cmap("RdBu_r").copy()
         cmap.set_bad("white")
         ax.imshow(filter_grid(conv.weight), cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
-        ax.set_title(f"{name}: {conv.out_channels} filters {conv.in_channels}x{conv.kernel_size[0]}x{conv.kernel_size[1]}")
+        ax.set_title(f"{name}: {conv.out_channels} filters of {conv.in_channels}×{conv.kernel_size[0]}×{conv.kernel_size[1]}")
         ax.axis("off")
     if title:
         fig.suptitle(title)
@@ -62,15 +62,15 @@ def plot_steps(steps: dict[str, Tensor], prev: Tensor, g_r: Tensor, delta: float
     mixed = (1 - delta) * g_r + delta * g_x
     thr = float(steps["threshold"][i])
     panels = [
-        ("input (prev)", prev[i].mean(0), "gray"),
-        ("seed = ReLU(prev - eps max)", steps["seed"][i].mean(0), "gray"),
-        ("activation map a", steps["a"][i], "viridis"),
-        (f"a > theta = {thr:.2g} (represented)", (steps["a"][i] > thr).float(), "gray"),
-        ("a after suppression", steps["suppressed"][i], "viridis"),
-        ("seed gated by a", steps["gated"][i].mean(0), "gray"),
-        ("g_x (chosen window)", g_x.mean(0), "RdBu_r"),
-        ("g_r ~ N(0, 1)", g_r.mean(0), "RdBu_r"),
-        (f"(1-delta) g_r + delta g_x, delta={delta:g}", mixed.mean(0), "RdBu_r"),
+        ("input", prev[i].mean(0), "gray"),
+        (r"seed: ReLU(input $-\ \varepsilon$ max)", steps["seed"][i].mean(0), "gray"),
+        ("activation map $a$", steps["a"][i], "viridis"),
+        (rf"$a > \theta$ = {thr:.2g} (represented)", (steps["a"][i] > thr).float(), "gray"),
+        ("$a$ after suppression", steps["suppressed"][i], "viridis"),
+        ("seed gated by $a$", steps["gated"][i].mean(0), "gray"),
+        ("$g_x$ (chosen window)", g_x.mean(0), "RdBu_r"),
+        (r"$g_r \sim N(0, 1)$", g_r.mean(0), "RdBu_r"),
+        (rf"$(1-\delta)\,g_r + \delta\,g_x$, δ = {delta:g}", mixed.mean(0), "RdBu_r"),
     ]
     fig, axes = plt.subplots(1, len(panels), figsize=(2.2 * len(panels), 2.6))
     for ax, (title, img, cmap) in zip(axes, panels):
@@ -84,19 +84,19 @@ def plot_steps(steps: dict[str, Tensor], prev: Tensor, g_r: Tensor, delta: float
 
 
 def plot_curves(records: list[dict]) -> plt.Figure:
-    """Training loss per epoch and test accuracy where measured, one line per run, coloured by arm."""
+    """Training loss per epoch and test accuracy (%) where measured, one line per run, coloured by arm."""
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.5))
-    labels = [arm_label(r["config"]) + (f" δ={r['config']['delta']:g}" if r["config"]["init"] == "seed" else "") for r in records]
+    labels = [arm_words(r["config"]) + (f", δ = {r['config']['delta']:g}" if r["config"]["init"] == "seed" else "") for r in records]
     colours = dict(zip(sorted(set(labels)), plt.get_cmap("tab10").colors))
     for r, label in zip(records, labels):
         epochs = [h["epoch"] for h in r["history"]]
         ax_loss.plot(epochs, [h["train_loss"] for h in r["history"]], color=colours[label], alpha=0.6, lw=1)
         scored = [h for h in r["history"] if "test_acc" in h]  # test accuracy is measured on some epochs only
-        ax_acc.plot([h["epoch"] for h in scored], [h["test_acc"] for h in scored], color=colours[label], alpha=0.6, lw=1)
+        ax_acc.plot([h["epoch"] for h in scored], [100 * h["test_acc"] for h in scored], color=colours[label], alpha=0.6, lw=1)
     for name, c in colours.items():
         ax_acc.plot([], [], color=c, label=name)
     ax_loss.set(xlabel="epoch", ylabel="training loss", yscale="log")
-    ax_acc.set(xlabel="epoch", ylabel="test accuracy")
+    ax_acc.set(xlabel="epoch", ylabel="test accuracy (%)")
     ax_acc.legend(fontsize=7)
     fig.tight_layout()
     return fig
@@ -111,9 +111,9 @@ def plot_cells(records: list[dict]) -> list[plt.Figure]:
     figures = []
     for (dataset, ratio, stop), runs in sorted(cells.items()):
         fig, tail = plot_curves(runs), [r["history"][-1]["train_loss"] for r in runs]
-        fig.suptitle(
-            f"{dataset}, r = {ratio:g}, stop = {stop}: {len(runs)} runs; final training loss {min(tail):.3g} to {max(tail):.3g}", y=1.03
-        )
+        how = "trained until converged" if stop == "converged" else "fixed schedule"
+        losses = f"final training loss {min(tail):.2g} to {max(tail):.2g}"
+        fig.suptitle(f"{cell_label(dataset, ratio)}, {how}: {len(runs)} runs; {losses}", y=1.03)
         figures.append(fig)
     return figures
 
@@ -127,13 +127,13 @@ def plot_convergence(runs: pd.DataFrame) -> plt.Figure:
         mine = runs[runs["arm"] == arm]
         x = np.array([cells.index(k) for k in zip(mine["dataset"], mine["ratio"])], dtype=float) + shift
         done, broke = mine["converged"].to_numpy(bool), mine["diverged"].to_numpy(bool)
-        ax_e.scatter(x[done], mine["converged_at"][done], s=12, color=colour, label=arm)
+        ax_e.scatter(x[done], mine["converged_at"][done], s=12, color=colour, label=READINGS[arm])
         ax_e.scatter(x[~done & ~broke], mine["epochs"][~done & ~broke], s=30, color=colour, marker="x")
         ax_e.scatter(x[broke], mine["stopped"][broke], s=30, color=colour, marker="s")
-        ax_l.scatter(x, mine["loss_start"], s=12, color=colour, alpha=0.5, marker="^", label=f"{arm}: window start")
-        ax_l.scatter(x, mine["loss_end"], s=12, color=colour, label=f"{arm}: end")
+        ax_l.scatter(x, mine["loss_start"], s=12, color=colour, alpha=0.5, marker="^", label=f"{READINGS[arm]}: window start")
+        ax_l.scatter(x, mine["loss_end"], s=12, color=colour, label=f"{READINGS[arm]}: end")
     for ax in (ax_e, ax_l):
-        ax.set_xticks(range(len(cells)), [f"{d}\nr = {100 * r:g} %" for d, r in cells], fontsize=7)
+        ax.set_xticks(range(len(cells)), [cell_label(d, r).replace(", ", "\n") for d, r in cells], fontsize=7)
         ax.legend(fontsize=7)
     ax_e.set(ylabel="epoch the loss converged (x: the cap)", yscale="log")
     ax_l.set(ylabel="training loss", yscale="log")
@@ -160,7 +160,7 @@ def plot_table2(t2: pd.DataFrame, level: float = 0.95) -> plt.Figure:
                 half = stats.t.ppf(0.5 + level / 2, n - 1) * sd / np.sqrt(n)
             ax.errorbar(np.arange(len(cells)) + shift, 100 * mean, yerr=100 * half, fmt="o", color=colour, capsize=3, label=label)
         ax.set_xticks(range(len(cells)), [f"r = {100 * r:g} %\nδ = {d:g}" for r, d in zip(cells["ratio"], cells["delta"])])
-        ax.set(title=dataset, xlim=(-0.5, len(cells) - 0.5))
+        ax.set(title=SPECS[dataset].title if dataset in SPECS else dataset, xlim=(-0.5, len(cells) - 0.5))
         ax.grid(axis="y", alpha=0.3)
     axes[0][0].set_ylabel(f"test Q3/4 (%): mean, {100 * level:g} % interval")
     if datasets:
@@ -169,27 +169,42 @@ def plot_table2(t2: pd.DataFrame, level: float = 0.95) -> plt.Figure:
     return fig
 
 
-NAMES = {"lenet5": "LeNet-5", "resnet8": "ResNet-8", "mnist": "MNIST", "cifar10": "CIFAR-10", "cifar100": "CIFAR-100"}
+MODELS = {"lenet5": "LeNet-5", "resnet8": "ResNet-8"}
+COLOURS = dict(zip((*NEW_INITS, "seed", REPAIRED_ARM), plt.get_cmap("tab10").colors))  # each initializer's colour in every plot
+
+
+def arm_words(config: dict) -> str:
+    """A run's arm as readers name it: ``the paper's seed filters``, ``k-means``."""
+    return READINGS.get(arm_label(config), arm_label(config))
 
 
 def plot_forest(table: pd.DataFrame, planned: int = 0) -> plt.Figure:
-    """Each initializer's Q3/4 difference to MSRA per cell (a table of ``statistics.comparison``), in points, with its 95 % interval;
-    a cell with fewer than ``planned`` runs of the initializer recorded says so in its label."""
-    rows = table[table["arm"] != "msra"].iloc[::-1].reset_index(drop=True)  # the table's first row on top
-    fig, ax = plt.subplots(figsize=(7, 0.3 * len(rows) + 1.2))
-    colours = dict(zip((*NEW_INITS, "seed", REPAIRED_ARM), plt.get_cmap("tab10").colors))  # the same in every plot
-    for name, part in rows.groupby("arm"):
-        diff = 100 * part["diff"]
-        xerr = [diff - 100 * part["ci_low"], 100 * part["ci_high"] - diff]
-        ax.errorbar(diff, part.index, xerr=xerr, fmt="o", ms=4, capsize=2, color=colours.get(name, "black"), label=READINGS.get(name, name))
-    ax.axvline(0, color="grey", lw=1)
-    labels = [
-        f"{NAMES.get(r.model, r.model)}, {NAMES.get(r.dataset, r.dataset)}, r = {100 * r.ratio:g} %: {READINGS.get(r.arm, r.arm)}"
-        + (f" ({r.n + r.unconverged} of {planned} runs)" if r.n + r.unconverged < planned else "")
-        for r in rows.itertuples()
-    ]
-    ax.set_yticks(rows.index, labels, fontsize=7)
-    ax.set(xlabel="Q3/4 − MSRA (points), 95 % Welch interval (unadjusted)")
+    """Per cell (panel), each initializer's Q3/4 difference to MSRA (a table of ``statistics.comparison``) in points with
+    its 95 % interval; an initializer with fewer than ``planned`` runs recorded in a cell says how many it has."""
+    rows = table[table["arm"] != "msra"]
+    cells = list(dict.fromkeys(zip(rows["model"], rows["dataset"], rows["ratio"])))
+    arms = list(dict.fromkeys(rows["arm"]))[::-1]  # the table's first initializer on top
+    cols = min(3, max(1, len(cells)))
+    grid = (math.ceil(len(cells) / cols) or 1, cols)
+    fig, axes = plt.subplots(*grid, figsize=(3.4 * cols, grid[0] * (0.35 * len(arms) + 1)), squeeze=False, sharey=True)
+    for ax, (model, dataset, ratio) in zip(axes.flat, cells):
+        part = rows[(rows["model"] == model) & (rows["dataset"] == dataset) & (rows["ratio"] == ratio)]
+        for r in part.itertuples():
+            y, diff = arms.index(r.arm), 100 * r.diff
+            err = [[diff - 100 * r.ci_low], [100 * r.ci_high - diff]]
+            ax.errorbar(diff, y, xerr=err, fmt="o", ms=4, capsize=2, color=COLOURS.get(r.arm, "black"))
+            if r.n + r.unconverged < planned:
+                note = f"{r.n + r.unconverged} of {planned} runs"
+                ax.annotate(note, (diff, y), xytext=(0, 5), textcoords="offset points", fontsize=7, ha="center")
+        ax.axvline(0, color="grey", lw=1)
+        network = "" if len({m for m, _, _ in cells}) == 1 else f", {MODELS.get(model, model)}"
+        ax.set_title(cell_label(dataset, ratio) + network, fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0][0].set_yticks(range(len(arms)), [READINGS.get(a, a) for a in arms])
+    for ax in axes.flat[len(cells) :]:
+        ax.axis("off")
+    for ax in axes[-1]:
+        ax.set_xlabel("Q3/4 − MSRA (points)")
     fig.tight_layout()
     return fig
 
@@ -222,12 +237,11 @@ def plot_size_curve(t: pd.DataFrame) -> plt.Figure:
     training set, log-scaled; ``t``: rows of dataset, ratio, arm, diff, ci_low, ci_high (``statistics.by_size``)."""
     datasets = list(dict.fromkeys(t["dataset"]))
     fig, axes = plt.subplots(1, max(1, len(datasets)), figsize=(3.4 * max(1, len(datasets)), 3.2), squeeze=False, sharey=False)
-    colours = dict(zip((*NEW_INITS, "seed", REPAIRED_ARM), plt.get_cmap("tab10").colors))
     for ax, dataset in zip(axes[0], datasets):
         for name, rows in t[t["dataset"] == dataset].sort_values("ratio").groupby("arm"):
             x, y = 100 * rows["ratio"], 100 * rows["diff"]
             err = [y - 100 * rows["ci_low"], 100 * rows["ci_high"] - y]
-            ax.errorbar(x, y, yerr=err, marker="o", ms=3, capsize=2, color=colours.get(name, "black"), label=READINGS.get(name, name))
+            ax.errorbar(x, y, yerr=err, marker="o", ms=3, capsize=2, color=COLOURS.get(name, "black"), label=READINGS.get(name, name))
         ax.axhline(0, color="grey", lw=1)
         ax.set(xscale="log", title=SPECS[dataset].title, xlabel="training images used (%)")
     axes[0][0].set_ylabel("difference to MSRA (points)")
