@@ -1,7 +1,7 @@
 """The arithmetic floor: this machine's peak rate against the floating-point work of the reproduction.
 
 Measures the fastest of a few large, cache-friendly convolutions and a matrix product
-(the most this machine's kernels deliver) and counts, with ``cost.py``, the
+(the most this machine's kernels deliver) and counts, with ``seedinit.replication.cost``, the
 operations of the whole protocol's grid and of seed initialization against one epoch. No schedule beats work / peak. Ends with
 ``grid floor: <hours> h`` (the whole grid at the peak rate).
 
@@ -17,12 +17,12 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 from _record import save
-from cost import fixed_grid, flops, work
 from torch.utils.flop_counter import FlopCounterMode
 
 from seedinit import Config, load_dataset
 from seedinit.data import to_float
 from seedinit.experiment import build_model
+from seedinit.replication.cost import fixed_grid, flops, work
 from seedinit.training import resolve_device
 
 

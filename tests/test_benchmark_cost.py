@@ -1,16 +1,12 @@
-"""benchmarks/cost.py: image passes, FLOPs against a hand count, and projections from recorded timings."""
+"""seedinit.replication.cost: image passes, FLOPs against a hand count, and projections from recorded timings."""
 
 import math
-import sys
-from pathlib import Path
 
 import pytest
 
 from seedinit import Config
+from seedinit.replication.cost import fit, fixed_grid, flops, passes, project, work
 from seedinit.stats import evaluated
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from cost import fit, fixed_grid, flops, passes, project, work
 
 
 def record(config: Config, per_train: float, per_eval: float, device: str = "cpu (x86_64, 1 threads)", ensemble: int = 1) -> dict:

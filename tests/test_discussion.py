@@ -6,7 +6,6 @@ deviations over their RNG seeds added together. A failing test means a new recor
 a conclusion: the page must change with it.
 """
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ import pytest
 
 from seedinit import load_records
 from seedinit.replication import protocol
+from seedinit.replication.performance import load_archive, rerun_beside
 from seedinit.replication.statistics import table2
 from seedinit.replication.tables import delta_choice, runs_frame, schedule_table
 
@@ -70,11 +70,8 @@ def test_every_table2_cell_has_its_fixed_schedule_runs(df, chosen):
 def test_the_h100_rerun_chose_the_same_delta_and_its_means_lie_within_the_spread(records, df, chosen):
     """'chose the same δ as the book's records in every cell, and where its stage 2 finished, its fixed-schedule
     Table-2 means differ from the book's by less than the spread over the RNG seeds'"""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import report
-
-    rerun = report.load_archive(ROOT / "benchmarks" / "results" / "grid-cuda" / "records.tar.gz")
-    side = report.rerun_beside(records, rerun, "rerun").set_index(["dataset", "ratio"])
+    rerun = load_archive(ROOT / "benchmarks" / "results" / "grid-cuda" / "records.tar.gz")
+    side = rerun_beside(records, rerun, "rerun").set_index(["dataset", "ratio"])
     assert (side["delta (book)"] == side["delta (rerun)"]).all()
     book = table2(df, chosen, stop="fixed").set_index(["dataset", "ratio"])
     finished = side.dropna(subset=["msra_mean (rerun)"])

@@ -2,18 +2,14 @@
 
 import json
 import os
-import sys
 import tarfile
-from pathlib import Path
 
 import pytest
 import torch
 
 from seedinit import load_records
 from seedinit.records import RecordError, provenance, write_record
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from report import load_archive
+from seedinit.replication.performance import load_archive
 
 
 def record(seed: int) -> dict:

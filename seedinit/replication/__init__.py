@@ -3,4 +3,5 @@ way from records to tables, tests, the book's sentences and its figures.
 
     runs -> protocol -> sweep -> cli          (no pandas: ``pip install seedinit`` runs the protocol)
     runs -> tables -> statistics -> prose     (the book's extra: pandas, scipy, statsmodels)
+    protocol -> cost, statistics -> performance  (what runs cost, the performance page's tables)
 """

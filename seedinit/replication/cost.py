@@ -1,4 +1,4 @@
-"""What runs cost, a benchmark helper: image passes of training and evaluation, their arithmetic, seconds projected from records.
+"""What runs cost: image passes of training and evaluation, their arithmetic, seconds projected from records.
 
 A LeNet-5 run's time is close to linear in two workloads: images trained on (subset x
 epochs) and images evaluated (test and validation sets x the epochs ``stats.evaluated``
@@ -19,10 +19,11 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-from seedinit import Config, LeNet5
-from seedinit.data import SPECS, split_indices
-from seedinit.replication import protocol
-from seedinit.stats import evaluated
+from ..config import Config
+from ..data import SPECS, split_indices
+from ..models import LeNet5
+from ..stats import evaluated
+from . import protocol
 
 
 def passes(config: Config | dict[str, Any], sizes: dict[str, int] | None = None) -> tuple[int, int]:

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from cost import fit, fixed_grid, project, work
 
-from seedinit import Config
-from seedinit.replication.runs import with_windows
-from seedinit.replication.statistics import table2
-from seedinit.replication.tables import delta_choice, runs_frame
+from ..config import Config
+from .cost import fit, fixed_grid, project, work
+from .runs import with_windows
+from .statistics import table2
+from .tables import delta_choice, runs_frame
 
 
 def load_archive(path: str | Path) -> list[dict[str, Any]]:
