@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ import torch
 from torch import Tensor
 
 from .config import DATASETS, Config, generator
+from .records import atomic_write
 
 
 class DataError(RuntimeError):
@@ -110,17 +110,9 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
 
 
 def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Cache atomically, so a reader never sees half a file; a folder that cannot be written keeps no cache."""
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    """Cache atomically; a folder that cannot be written keeps no cache."""
+    if os.access(path.parent, os.W_OK):
+        atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
 def _originals(name: str, root: Path, download: bool) -> tuple[dict[str, np.ndarray], Path]:

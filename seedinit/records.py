@@ -8,9 +8,10 @@ import os
 import platform
 import subprocess
 import tempfile
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import torch
@@ -31,15 +32,13 @@ def checkpoint_path(out: str | os.PathLike, config: Config) -> Path:
     return Path(out) / f".{config.run_name()}.ckpt"
 
 
-def write_record(path: str | os.PathLike, record: dict[str, Any]) -> Path:
-    """Write ``record`` as strict JSON (non-finite numbers become null) atomically: never a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> Path:
+    """Write ``path`` by ``write(file)`` into a temporary file beside it, then rename that: neither a reader nor a kill
+    midway ever sees half a file."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(_finite(record), f, indent=1, allow_nan=False)
-            f.write("\n")
+        with os.fdopen(fd, "wb") as f:
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -47,6 +46,14 @@ def write_record(path: str | os.PathLike, record: dict[str, Any]) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_record(path: str | os.PathLike, record: dict[str, Any]) -> Path:
+    """Write ``record`` as strict JSON (non-finite numbers become null), atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(_finite(record), indent=1, allow_nan=False) + "\n"
+    return atomic_write(path, lambda f: f.write(text.encode()))
 
 
 def _finite(value: Any) -> Any:

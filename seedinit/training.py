@@ -10,7 +10,6 @@ On a GPU this turns K small, launch-bound trainings into one larger one.
 from __future__ import annotations
 
 import copy
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from tqdm import tqdm
 
 from .config import Config, generator
 from .options import ConfigError
+from .records import atomic_write
 from .stats import converged, diverged, evaluated, window_start
 
 
@@ -105,8 +105,8 @@ def stack(models: list[nn.Module]) -> Runs:
 def accuracies(net: Runs, x: Tensor, y: Tensor, shared: bool = True, batch_size: int | None = None) -> list[float]:
     """Each run's fraction of ``x`` classified as ``y``: ``x`` shared ``(N, ...)`` or one set per run ``(K, N, ...)``.
 
-    ``batch_size`` bounds K x images per call: 16384 on a GPU (2**16 took ~15 GB a
-    process on an H100), 512 on the CPU, where LeNet-5's activations then stay in cache.
+    ``batch_size`` bounds K x images per call, and with it the activations' memory: 16384 on a GPU, 512 on the CPU,
+    where LeNet-5's activations then stay in cache.
     """
     n = x.shape[0] if shared else x.shape[1]
     step = max(1, (batch_size or (16384 if x.is_cuda else 512)) // net.k)
@@ -180,40 +180,28 @@ class Checkpoint:
     path: Path
     every: float = 60.0
 
-    def save(self, state: dict) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, self.path)  # atomic: a kill while saving leaves the previous checkpoint
+    def save(self, epoch: int, net: Runs, opt: torch.optim.Optimizer, orders: list, runs: list[RunState]) -> None:
+        """The state after ``epoch``, written atomically: a kill while saving leaves the previous checkpoint."""
+        state = {"epoch": epoch, "runs": [r.config.run_name() for r in runs], "optimizer": opt.state_dict()}
+        state |= {"tensors": [t.detach().cpu() for t in net.tensors()], "orders": [g.get_state() for g in orders]}
+        state["progress"] = [{k: v for k, v in vars(r).items() if k not in ("config", "classes")} for r in runs]
+        atomic_write(self.path, lambda f: torch.save(state, f))
 
-    def load(self, runs: list[str]) -> dict | None:
-        """The saved state of exactly these runs, or None (none saved, or saved for other runs)."""
-        if not self.path.exists():
-            return None
-        state = torch.load(self.path, map_location="cpu", weights_only=True)
-        return state if state["runs"] == runs else None
-
-
-def _save(checkpoint: Checkpoint, epoch: int, net: Runs, opt: torch.optim.Optimizer, orders: list, runs: list[RunState]) -> None:
-    state = {"epoch": epoch, "tensors": [t.detach().cpu() for t in net.tensors()], "optimizer": opt.state_dict()}
-    progress = [{k: getattr(r, k) for k in ("history", "losses", "converged_at", "diverged", "done", "resumed")} for r in runs]
-    checkpoint.save(state | {"runs": [r.config.run_name() for r in runs], "orders": [g.get_state() for g in orders], "progress": progress})
-
-
-def _resume(checkpoint: Checkpoint, net: Runs, opt: torch.optim.Optimizer, orders: list, runs: list[RunState]) -> int:
-    """Restore the saved state, if any; return the epoch to go on from."""
-    state = checkpoint.load([r.config.run_name() for r in runs])
-    if state is None:
-        return 1
-    with torch.no_grad():
-        for t, saved in zip(net.tensors(), state["tensors"]):
-            t.copy_(saved)
-    opt.load_state_dict(state["optimizer"])
-    for g, saved in zip(orders, state["orders"]):
-        g.set_state(saved)
-    for r, saved in zip(runs, state["progress"]):
-        vars(r).update(saved)
-        r.resumed.append(state["epoch"] + 1)
-    return state["epoch"] + 1
+    def resume(self, net: Runs, opt: torch.optim.Optimizer, orders: list, runs: list[RunState]) -> int:
+        """Restore the state saved for exactly these runs, if any (not one of other runs); return the epoch to go on from."""
+        state = torch.load(self.path, map_location="cpu", weights_only=True) if self.path.exists() else None
+        if state is None or state["runs"] != [r.config.run_name() for r in runs]:
+            return 1
+        with torch.no_grad():
+            for t, saved in zip(net.tensors(), state["tensors"]):
+                t.copy_(saved)
+        opt.load_state_dict(state["optimizer"])
+        for g, saved in zip(orders, state["orders"]):
+            g.set_state(saved)
+        for r, saved in zip(runs, state["progress"]):
+            vars(r).update(saved)
+            r.resumed.append(state["epoch"] + 1)
+        return state["epoch"] + 1
 
 
 def tracked(n: int) -> Tensor:
@@ -236,7 +224,7 @@ def fit(
     track = tracked(len(pool.y_test)).to(pool.y_test.device) if cfg.track else None
     runs = [RunState(c, pool.classes) for c in configs]
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    first = _resume(checkpoint, net, opt, orders, runs) if checkpoint else 1
+    first = checkpoint.resume(net, opt, orders, runs) if checkpoint else 1
     saved = time.monotonic()
     bar = tqdm(range(first, cfg.epochs + 1), desc="epochs" if k == 1 else f"{k} runs", disable=not progress, leave=False)
     for epoch in bar:
@@ -272,7 +260,7 @@ def fit(
         if all(r.done for r in runs):
             break
         if checkpoint and time.monotonic() - saved >= checkpoint.every:
-            _save(checkpoint, epoch, net, opt, orders, runs)
+            checkpoint.save(epoch, net, opt, orders, runs)
             saved = time.monotonic()
     return runs
 

@@ -3,7 +3,8 @@ import math
 import pytest
 
 from seedinit import q34
-from seedinit.stats import converged, converged_at, diverged, evaluated, window_start
+from seedinit.replication.runs import converged_at
+from seedinit.stats import converged, diverged, evaluated, window_start
 
 
 def hist(accs, losses=None):

@@ -45,6 +45,6 @@ run(Config(**{settings!r}), data_dir={str(tiny_mnist)!r}, checkpoint=Checkpoint(
 
 def test_a_checkpoint_of_other_runs_is_not_used(tiny_mnist, tmp_path):
     ckpt = Checkpoint(tmp_path / ".run.ckpt", every=0)
-    ckpt.save({"runs": ["another-run"], "epoch": 5})
+    torch.save({"runs": ["another-run"], "epoch": 5}, ckpt.path)
     record = run(Config(dataset="mnist", ratio=1.0, stop="fixed", epochs=3), data_dir=str(tiny_mnist), checkpoint=ckpt)
     assert "resumed" not in record and [h["epoch"] for h in record["history"]] == [1, 2, 3]

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ..config import DEFAULTS, Config
 from ..data import SPECS
 from ..options import SEED_FIELDS
-from ..stats import converged_at, window_start
+from ..stats import converged, window_start
+
+
+def converged_at(losses: Sequence[float], patience: int, rtol: float, atol: float) -> int | None:
+    """The first epoch at which ``stats.converged`` holds, or None: the criterion applied after the fact to a history."""
+    return next((e for e in range(2 * patience, len(losses) + 1) if converged(losses[:e], patience, rtol, atol)), None)
 
 
 def with_windows(record: dict[str, Any]) -> dict[str, Any]:
