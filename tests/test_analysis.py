@@ -2,6 +2,7 @@
 
 import math
 import re
+from html import unescape
 
 import numpy as np
 import pandas as pd
@@ -234,9 +235,14 @@ def test_a_run_that_converged_near_chance_level_is_named():
 def test_a_table_reads_as_the_book_shows_it():
     from seedinit.replication.prose import readable
 
-    t = pd.DataFrame({"ratio": [0.01, 0.0933], "diff": [-0.00001, 0.0123], "p_holm": [math.nan, 0.0123], "same": [True, False]})
+    t = pd.DataFrame({"dataset": ["cifar10", "mnist"], "ratio": [0.01, 0.0933], "arm": ["seed[he]", "kmeans"]})
+    t = t.assign(diff=[-0.00001, 0.0123], ci_low=[-0.02, 0.001], ci_high=[0.02, 0.03], q34=[0.5, 0.98765])
+    t = t.assign(p_holm=[math.nan, 3e-12], p_welch=[0.000106, 0.48], steps=[1200.0, 1520.0], same=[True, False])
     html = readable(t.astype({"same": "boolean"})).to_html()
     headers = re.findall(r"<th [^>]*col_heading[^>]*>([^<]*)</th>", html)
-    assert headers == ["r", "difference to MSRA", "p (Holm)", "same δ"]
-    cells = re.findall(r"<td [^>]*>([^<]*)</td>", html)
-    assert cells == ["1 %", "0.00 %", "–", "yes", "9.33 %", "1.23 %", "0.0123", "no"]  # a difference of -0.001 points is no "-0.00"
+    assert headers == ["dataset", "r", "arm", "difference to MSRA (points)", "95 % CI", "Q3/4", "p (Holm)", "p (Welch)", "steps", "same δ"]
+    rows = [[unescape(c) for c in re.findall(r"<td [^>]*>(.*?)</td>", row)] for row in re.findall(r"<tr>(.*?)</tr>", html, re.S)[1:]]
+    assert rows == [  # words, not names; points with a true minus, never "−0.00"; one p-value format; whole numbers
+        ["CIFAR-10", "1\u202f%", "He-scaled seed filters", "+0.00", "−2.00 to +2.00", "50.00\u202f%", "–", "0.00011", "1,200", "yes"],
+        ["MNIST", "9.33\u202f%", "k-means", "+1.23", "+0.10 to +3.00", "98.77\u202f%", "< 1e-10", "0.48", "1,520", "no"],
+    ]

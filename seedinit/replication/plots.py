@@ -11,7 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from ..data import SPECS
-from .protocol import NEW_INITS, READINGS, REPAIRED_ARM
+from .protocol import NEW_INITS, READINGS, REPAIRED_ARM, arm_words
 from .runs import arm_label, cell_label, final_records
 
 if TYPE_CHECKING:
@@ -86,7 +86,8 @@ def plot_steps(steps: dict[str, Tensor], prev: Tensor, g_r: Tensor, delta: float
 def plot_curves(records: list[dict]) -> plt.Figure:
     """Training loss per epoch and test accuracy (%) where measured, one line per run, coloured by arm."""
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.5))
-    labels = [arm_words(r["config"]) + (f", δ = {r['config']['delta']:g}" if r["config"]["init"] == "seed" else "") for r in records]
+    at = [f", δ = {r['config']['delta']:g}" if r["config"]["init"] == "seed" else "" for r in records]
+    labels = [arm_words(arm_label(r["config"])) + delta for r, delta in zip(records, at)]
     colours = dict(zip(sorted(set(labels)), plt.get_cmap("tab10").colors))
     for r, label in zip(records, labels):
         epochs = [h["epoch"] for h in r["history"]]
@@ -171,11 +172,6 @@ def plot_table2(t2: pd.DataFrame, level: float = 0.95) -> plt.Figure:
 
 MODELS = {"lenet5": "LeNet-5", "resnet8": "ResNet-8"}
 COLOURS = dict(zip((*NEW_INITS, "seed", REPAIRED_ARM), plt.get_cmap("tab10").colors))  # each initializer's colour in every plot
-
-
-def arm_words(config: dict) -> str:
-    """A run's arm as readers name it: ``the paper's seed filters``, ``k-means``."""
-    return READINGS.get(arm_label(config), arm_label(config))
 
 
 def plot_forest(table: pd.DataFrame, planned: int = 0) -> plt.Figure:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import dataclasses
+import functools
 import math
 from typing import Any
 
@@ -9,8 +12,9 @@ import numpy as np
 import pandas as pd
 
 from ..config import DEFAULTS
+from ..data import SPECS
 from .claims import claims
-from .protocol import READINGS, REPAIRED_ARM
+from .protocol import READINGS, REPAIRED_ARM, arm_words
 from .runs import cell_label, listed
 from .statistics import ALPHA, VERDICTS, against_msra, table2
 from .tables import (
@@ -28,7 +32,7 @@ from .tables import (
 
 HEADERS = {
     "dataset": "dataset", "ratio": "r", "delta": "δ", "arm": "arm", "n_msra": "n MSRA", "msra_mean": "MSRA mean", "msra_sd": "MSRA sd",
-    "n_seed": "n seed filters", "seed_mean": "seed-filter mean", "seed_sd": "seed-filter sd", "diff": "difference to MSRA",
+    "n_seed": "n seed filters", "seed_mean": "seed-filter mean", "seed_sd": "seed-filter sd", "diff": "difference to MSRA (points)",
     "p_welch": "p (Welch)", "unconverged_both": "not converged (both arms)",
     "p_paired": "p (paired)", "p_holm": "p (Holm)", "significant": "significant", "unconverged": "not converged",
     "q34": "Q3/4", "val_q34": "val Q3/4", "converged_at": "converged at epoch", "loss_start": "loss at window start",
@@ -40,37 +44,152 @@ HEADERS = {
     "same_device": "same device and threads", "margin": "its margin over the grid's δ",
     "check_runs": "check runs", "check_size": "check runs planned", "check_sd": "sd at it (until converged)",
     "stopped": "last epoch", "seed": "RNG seed",
-    "n_arm": "n arm", "arm_mean": "arm mean", "arm_sd": "arm sd", "ci_low": "95 % CI low", "ci_high": "95 % CI high",
+    "n_arm": "n arm", "arm_mean": "arm mean", "arm_sd": "arm sd", "ci_low": "95 % CI low", "ci_high": "95 % CI high", "ci": "95 % CI",
     "tracked": "tracked runs", "acc1": "acc. after 1 epoch", "acc5": "acc. after 5 epochs", "to95": "epochs to 95 %", "init_s": "init (s)",
     "epoch_s": "epoch (s)", "late": "not converged by the window", "verdict": "verdict", "p_paired_holm": "p (paired, Holm)",
-    "p_tost_holm": "p (equivalence, Holm)", "mde": "smallest detectable difference", "runner_up": "runner-up δ",
+    "p_tost_holm": "p (equivalence, Holm)",
+    "p_tost": "p (equivalence)", "mde": "smallest detectable difference", "runner_up": "runner-up δ",
     "margin_se": "its standard error", "msra": "MSRA", "lead": "best δ − MSRA", "below_msra": "below MSRA at every δ",
     "cells": "cells", "tau": "τ", "i2": "I²",
 }  # fmt: skip
 
 
-PERCENT = ("msra_mean", "msra_sd", "seed_mean", "seed_sd", "arm_sd", "diff", "q34", "val_q34", "gain", "seeded", "sd", "lowest", "ci_low")
+# Accuracies, shown in percent; differences and spreads of accuracies, shown in points (those in SIGNED with their sign).
+PERCENT = ("msra_mean", "seed_mean", "arm_mean", "q34", "val_q34", "acc1", "acc5", "val_q34_converged", "lowest", "msra", "seeded")
+POINTS = ("diff", "ci_low", "ci_high", "lead", "gain", "margin", "mde", "margin_se", "tau", "check_sd")
+POINTS += ("msra_sd", "seed_sd", "arm_sd", "sd")
+SIGNED = ("diff", "ci_low", "ci_high", "lead", "gain")
+ROLES = {"table2": "Table 2", "delta-grid": "δ grid", "user": "outside the protocol", "study:full-set": "whole training set"}
+ROLES |= {"study:resnet": "ResNet-8 study", "study:comparison": "comparison"}
+STOPS = {"converged": "until converged", "fixed": "fixed schedule"}
+NAMED = ("dataset", "arm", "init", "role", "stop")  # the columns whose values have names readers know
+SPACE = "\u202f"  # a narrow no-break space: "1 %" and "29.37 %" never break across lines
 
-PERCENT += ("ci_high", "acc1", "acc5", "val_q34_converged", "margin", "check_sd", "mde", "margin_se", "msra", "lead", "tau")
+
+def p_value(p: float) -> str:
+    """One format for every p-value: two significant digits, and "< 1e-10" below that."""
+    return "–" if p != p else "< 1e-10" if p < 1e-10 else f"{p:.2g}"
 
 
-def _percent(points: float) -> str:
-    """Points to two decimals, where one that rounds to zero shows as 0.00 %, never -0.00 %."""
-    return f"{round(points, 2) + 0.0:.2f} %"
+def points(x: float, signed: bool = False) -> str:
+    """A difference of accuracies (a fraction) in points, two decimals, a true minus sign, never -0.00."""
+    text = f"{round(100 * x, 2) + 0.0:{'+' if signed else ''}.2f}"
+    return text.replace("-", "−")
+
+
+def percent(x: float) -> str:
+    """An accuracy (a fraction) in percent, two decimals."""
+    return f"{100 * x:.2f}{SPACE}%"
+
+
+def words(column: str, value: Any) -> Any:
+    """A table cell's value as readers name it: datasets, initializers, roles and schedules in words."""
+    if not isinstance(value, str):
+        return value
+    if column == "dataset":
+        return SPECS[value].title if value in SPECS else value
+    if column in ("arm", "init"):
+        return arm_words(value)
+    if column == "role":
+        return ROLES.get(value, value.replace("study:", "") + " study")
+    return STOPS.get(value, value) if column == "stop" else value
+
+
+@dataclasses.dataclass
+class Download:
+    """A link that downloads ``table`` as the CSV file ``name``, its data inside the link: the page needs no other file."""
+
+    table: pd.DataFrame
+    name: str
+    text: str
+
+    def _repr_html_(self) -> str:
+        data = base64.b64encode(self.table.to_csv(index=False).encode()).decode()
+        return f'<p><a download="{self.name}" href="data:text/csv;base64,{data}">{self.text}</a></p>'
 
 
 def readable(t: pd.DataFrame) -> pd.io.formats.style.Styler:
-    """A table as the book shows it: readable headers, accuracies (named in ``PERCENT``, or ending in mean, Q3/4, ...)
-    in percent, other numbers to three digits, yes/no for truth values, no index. A column named with a suffix, such as
-    ``msra_mean (book)``, gets its name's header and format: ``MSRA mean (book)``, in percent."""
-    base = {c: str(c).partition(" (") for c in t.columns}
-    name = {c: HEADERS.get(b, b) + (f" ({rest}" if rest else "") for c, (b, _, rest) in base.items()}
-    percent = [c for c, (b, _, _) in base.items() if b in PERCENT or b.endswith(("mean", "Q3/4", "at it", "− MSRA"))]
-    formats = {name[c]: _percent if c in percent else "{:.3g}" for c in t.columns if pd.api.types.is_float_dtype(t[c])}
-    formats |= {name[c]: lambda r: f"{100 * r:.3g} %" for c in t.columns if base[c][0] == "ratio"}  # 5,600 MNIST images: 9.33 %
-    formats |= {name[c]: lambda b: "yes" if b else "no" for c in t.columns if pd.api.types.infer_dtype(t[c], skipna=True) == "boolean"}
-    shown = t.assign(**{c: 100 * t[c] for c in percent}).rename(columns=name)
-    return shown.style.hide(axis="index").format(formats, na_rep="–")
+    """A table as the book shows it: headers and values in words, accuracies in percent, differences in points,
+    p-values in one format, counts as whole numbers, yes/no for truth values, no index. A column named with a suffix,
+    such as ``msra_mean (book)``, gets its name's header and format."""
+    if {"ci_low", "ci_high"} <= set(t.columns):  # one column: the interval as readers write it
+        ci = [f"{points(lo, True)} to {points(hi, True)}" if lo == lo else "–" for lo, hi in zip(t["ci_low"], t["ci_high"])]
+        t = t.assign(ci_low=ci).drop(columns="ci_high").rename(columns={"ci_low": "ci"})
+    base = {c: str(c).partition(" (")[0] for c in t.columns}
+    name = {c: HEADERS.get(b, b) + str(c)[len(b) :] for c, b in base.items()}
+    shown = t.assign(**{c: t[c].map(functools.partial(words, b)) for c, b in base.items() if b in NAMED})
+    formats: dict[str, Any] = {}
+    for c, b in base.items():
+        values = t[c].dropna()
+        if b == "ratio":
+            formats[c] = lambda r: f"{100 * r:.3g}{SPACE}%"  # 5,600 MNIST images: 9.33 %
+        elif b in POINTS or b.endswith("− MSRA"):
+            formats[c] = functools.partial(points, signed=b in SIGNED or b.endswith("− MSRA"))
+        elif b in PERCENT or b.endswith(("mean", "Q3/4", "at it")):
+            formats[c] = percent
+        elif b.startswith("p_"):
+            formats[c] = p_value
+        elif pd.api.types.infer_dtype(values, skipna=True) == "boolean":
+            formats[c] = lambda v: "yes" if v else "no"
+        elif pd.api.types.is_float_dtype(values) and len(values) and (values == values.round()).all():
+            formats[c] = "{:,.0f}"  # counts and medians of epochs that came out whole
+        elif pd.api.types.is_float_dtype(values):
+            formats[c] = "{:.3g}"
+    styled = shown.style.hide(axis="index").format(formats, na_rep="–")
+    return styled.relabel_index([name[c] for c in t.columns], axis="columns")
+
+
+VERDICT_WORDS = {
+    "worse": "score below MSRA initialization",
+    "better": "score above MSRA initialization",
+    "inconclusive": "are inconclusive against MSRA",
+}
+VERDICT_WORDS |= {"equivalent": "are equivalent to MSRA (within ±1 point)", "untested": "are not yet tested"}
+
+
+def _counted(n: int, whole: int) -> str:
+    return "none" if n == 0 else "each" if n == whole > 1 else str(n)
+
+
+def answer(t2: pd.DataFrame, which: str = "convergence protocol") -> str:
+    """Table 2's verdicts in one sentence, the abstract's first: where the paper's seed filters stand against MSRA."""
+    if t2.empty:
+        return "No cell of Table 2 is recorded yet."
+    n, counts = len(t2), t2["verdict"].fillna("untested").value_counts()
+    said = [
+        f"{VERDICT_WORDS[v]} in {_counted(k, n)}" + (f" of the {n} cells of Table 2" if i == 0 else "")
+        for i, (v, k) in enumerate(counts.items())
+    ]
+    said = ", ".join(said[:-1]) + " and " + said[-1] if len(said) > 1 else said[0]
+    datasets = [
+        words("dataset", d) for d in sorted(set(t2["dataset"]), key=lambda d: (d not in SPECS, list(SPECS).index(d) if d in SPECS else d))
+    ]
+    ratios = [f"{100 * r:g}" for r in sorted(t2["ratio"].unique())]
+    trained = "trained until converged" if which == "convergence protocol" else "trained on a fixed schedule"
+    on = f"{_joined(ratios)} % of {_joined(datasets)}"
+    return f"The paper's seed filters {said} (LeNet-5 {trained} on {on})."
+
+
+def _joined(items: list[str]) -> str:
+    return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else "".join(items)
+
+
+def claims_said(verdicts: pd.Series) -> str:
+    """The claims' verdicts in one sentence: how many reproduced, in part, and not yet judged."""
+    n, done = len(verdicts), int((verdicts == "reproduced").sum())
+    part, pending = int(verdicts.str.startswith("in part").sum()), int((verdicts == "not yet judged").sum())
+    said = f"Of the paper's {n} claims, {'none' if done == 0 else 'all' if done == n else done} reproduced"
+    said += f", {part} in part" if part else ""
+    waiting = (
+        f"; {pending} {'is' if pending == 1 else 'are'} not yet judged, {'its' if pending == 1 else 'their'} runs still being recorded"
+    )
+    return said + (waiting if pending else "") + "."
+
+
+def abstract_table(t2: pd.DataFrame) -> pd.io.formats.style.Styler:
+    """Table 2 for the abstract, narrow enough for a phone: per cell, both arms' means, the difference and the verdict."""
+    shown = readable(t2.reindex(columns=["dataset", "ratio", "msra_mean", "seed_mean", "diff", "verdict"]))
+    return shown.relabel_index(["dataset", "r", "MSRA", "seed filters", "difference (points)", "verdict"], axis="columns")
 
 
 def headline(df: pd.DataFrame, deltas: pd.DataFrame, planned: int = 0) -> dict[str, Any]:
@@ -84,8 +203,7 @@ def headline(df: pd.DataFrame, deltas: pd.DataFrame, planned: int = 0) -> dict[s
     verdicts = claims(t2, df, "converged" if which == "convergence protocol" else "fixed")["verdict"]
     out: dict[str, Any] = {"table2_protocol": which, "table2_cells": len(t2), "claims_total": len(verdicts)}
     out["claims_reproduced"] = int((verdicts == "reproduced").sum())
-    pending = int((verdicts == "not yet judged").sum())
-    out["claims_pending"] = f"; {pending} not yet judged, its runs still being recorded" if pending else ""
+    out |= {"answer": answer(t2, which), "claims_said": claims_said(verdicts)}
     out["cells_msra_better"] = int(((t2["p_holm"] < ALPHA) & (t2["diff"] < 0)).sum())
     for end in ("min", "max"):
         row = t2.loc[getattr(t2["diff"].abs(), f"idx{end}")()] if len(t2) else None
@@ -103,6 +221,8 @@ def headline(df: pd.DataFrame, deltas: pd.DataFrame, planned: int = 0) -> dict[s
     runs, rising = runs_at_deltas(df, deltas), still_rising(df, deltas)
     out |= {"window_runs": len(runs), "window_flat": int((runs["gain"] < GAIN).sum()), "window_rising": len(rising)}
     out |= {"rising_converged": int(rising["converged_at"].notna().sum()), "rising_capped": int(rising["converged_at"].isna().sum())}
+    out |= {"converged_said": _converged_said(out["converged_cells"], len(deltas), out["converged_msra_better"])}
+    out["window_said"] = _window_said(out["window_runs"], out["window_flat"], out["rising_converged"], out["rising_capped"])
     plateau, converged = at_chance(df), int((df["converged"] & (df["stop"] == "converged")).sum())
     out |= {"plateau_runs": len(plateau), "converged_runs": converged, "plateau_where": _where(plateau)}
     check = delta_check(df)
@@ -118,6 +238,30 @@ def headline(df: pd.DataFrame, deltas: pd.DataFrame, planned: int = 0) -> dict[s
     mnist10 = t2[(t2["dataset"] == "mnist") & np.isclose(t2["ratio"], 0.1)]["msra_mean"]
     out["msra_mnist10"] = float(100 * mnist10.iloc[0]) if len(mnist10) else math.nan
     return out | {"best_init": best_init(df, planned)}
+
+
+def _converged_said(cells: int, planned: int, msra_better: int) -> str:
+    """Table 2 under the convergence protocol in one sentence: where MSRA is significantly higher, and its cells so far."""
+    if not cells:
+        return "Table 2 has no cell recorded under the convergence protocol yet."
+    where = f"{_counted(msra_better, cells)} of Table 2's {cells} cells"
+    so_far = "" if cells == planned else f" (it holds {cells} of its {planned} cells so far)"
+    return f"MSRA has the significantly higher mean Q3/4 in {where}{so_far}."
+
+
+def _window_said(runs: int, flat: int, rising_converged: int, rising_capped: int) -> str:
+    """Whether the Table-2 runs had stopped learning in their scoring window, in one sentence."""
+    rising = runs - flat
+    if not rising:
+        return f"Each of the {runs} Table-2 runs gained less than half a point of test accuracy over its scoring window."
+    said = f"Of the {runs} Table-2 runs, {flat} gained less than half a point of test accuracy over their scoring window; "
+    met = "had met the criterion (the training loss had flattened while test accuracy still rose)"
+    if rising == 1:
+        return said + f"the one that gained more {met if rising_converged else 'reached the cap'}."
+    everyone = "both" if rising == 2 else f"all {rising}"
+    if not rising_capped or not rising_converged:
+        return said + f"{everyone} that gained more {met if rising_converged else 'reached the cap'}."
+    return said + f"of the {rising} that gained more, {rising_converged} {met} and {rising_capped} reached the cap."
 
 
 def _differs(df: pd.DataFrame, check: pd.DataFrame) -> str:
@@ -224,6 +368,12 @@ def unrecorded_words(t: pd.DataFrame) -> str:
         said = [f"{what} {k} of {n}" for _, _, what, n, k in rows.itertuples(index=False)]
         words.append(f"{cell_label(d, r)}: {', '.join(said)} runs")
     return listed(words)
+
+
+def still_recording(t: pd.DataFrame) -> str:
+    """The cells of a ``coverage`` table still being recorded, as a sentence; empty once every planned run is recorded."""
+    said = unrecorded_words(t)
+    return "" if said == "none" else f"Still being recorded (runs recorded of planned): {said}."
 
 
 def extension_numbers(records: list[dict[str, Any]], score_epochs: int = DEFAULTS["score_epochs"]) -> dict[str, Any]:

@@ -244,6 +244,19 @@ REPAIRED: dict[str, Any] = {"init": "seed", "zero_mean": True, "random": "he"}  
 REPAIRED_ARM = arm_label(REPAIRED)
 READINGS = {"seed": "the paper's seed filters", REPAIRED_ARM: "the repaired seed filters"}  # arms in words
 READINGS |= {"kmeans": "k-means", "pca": "PCA", "lsuv": "LSUV", "msra": "MSRA", "orthogonal": "orthogonal"}
+TAGS = {"he": "He-scaled", "zero-mean": "zero-mean", "diverse": "diverse", "theta": "θ", "epsilon": "ε", "radius": "r_t"}
+
+
+def arm_words(arm: str) -> str:
+    """An arm (``runs.arm_label``) as readers name it: ``k-means``, ``He-scaled seed filters``, ``seed filters (θ = 0.5)``."""
+    if arm in READINGS or not arm.startswith("seed["):
+        return READINGS.get(arm, arm)
+    tags = arm[len("seed[") : -1].split(",")
+    kinds = [TAGS.get(t, t) for t in tags if "=" not in t]
+    settings = [f"{TAGS.get(k, k)} = {v}" for k, _, v in (t.partition("=") for t in tags if "=" in t)]
+    return " ".join([", ".join(kinds), "seed filters"]).strip() + (f" ({', '.join(settings)})" if settings else "")
+
+
 # ResNet-8 on colour CIFAR-10, r = 10 %: the convergence protocol with a shorter patience and scoring window, and a cap
 # of 150 epochs (the method page says why).
 RESNET: dict[str, Any] = {"grayscale": False, "model": "resnet8", "stop": "converged", "patience": 5, "score_epochs": 5, "epochs": 150}

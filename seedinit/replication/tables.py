@@ -268,10 +268,22 @@ PROVENANCE = ("git_commit", "machine", "device", "python", "torch", "torchvision
 
 
 def machines(records: list[dict[str, Any]]) -> pd.DataFrame:
-    """How many runs each commit, machine (CPU model and cores, GPU; "–" where older records did not say) and set of
-    library versions produced."""
-    p = pd.DataFrame([{k: str(r["provenance"].get(k, "–"))[: 10 if k == "git_commit" else None] for k in PROVENANCE} for r in records])
-    return p.value_counts().rename("runs").reset_index() if len(p) else p
+    """Per machine (CPU model and cores, or GPU; the device where older records did not name the CPU): its runs, the
+    code commits they came from and the torch versions; ``provenance_list`` has every run."""
+    runs = provenance_list(records)
+    if runs.empty:
+        return runs
+    older = runs["device"].str.replace(r"^cpu \((\S+), .*\)$", r"an \1 CPU (model not recorded)", regex=True)
+    runs["machine"] = runs["machine"].where(runs["machine"] != "–", older)
+    per = runs.groupby("machine").agg(runs=("git_commit", "size"), commits=("git_commit", "nunique"), torch=("torch", "unique"))
+    return per.assign(torch=per["torch"].map(", ".join)).sort_values("runs", ascending=False).reset_index()
+
+
+def provenance_list(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """Every run's configuration beside its provenance (commit, machine, device, library versions), one row each."""
+    keys = ("dataset", "ratio", "init", "delta", "seed", "role", "stop", "epochs")
+    rows = [{k: r["config"].get(k) for k in keys} | {k: str(r["provenance"].get(k, "–")) for k in PROVENANCE} for r in records]
+    return pd.DataFrame(rows)
 
 
 def delta03(df: pd.DataFrame) -> pd.DataFrame:
