@@ -20,19 +20,14 @@ def inhibit(prev: Tensor, epsilon: float) -> Tensor:
 
 
 def activation_map(act: Tensor, reduce: str = "max") -> Tensor:
-    """Step 2: one map per image, ``(N, C_out, H', W') -> (N, H', W')``: max (or mean) over channels of ReLU(act).
-
-    ``act`` may be given before or after the ReLU; max(ReLU(x)) = ReLU(max(x)) saves a pass.
-    """
+    """Step 2: one map per image, ``(N, C_out, H', W') -> (N, H', W')``: max (or mean) over channels of ReLU(act); ``act``
+    may be given before the ReLU (max(ReLU(x)) = ReLU(max(x)) saves a pass)."""
     return F.relu(act.amax(dim=1)) if reduce == "max" else F.relu(act).mean(dim=1)
 
 
 def suppress(a: Tensor, threshold: Tensor | float, radius: int) -> Tensor:
-    """Step 3: zero ``a`` on the (2r+1)^2 square around every place where ``a > threshold``.
-
-    Those places are already represented by the layer (competitive inhibition); what
-    survives are the weakly answered places, where a new filter is needed.
-    """
+    """Step 3: zero ``a`` on the (2r+1)^2 square around every place where ``a > threshold``: those places are already
+    represented by the layer (competitive inhibition); what survives are the weakly answered places, where a new filter is needed."""
     if not torch.is_tensor(threshold):
         threshold = torch.tensor(threshold, dtype=a.dtype, device=a.device)
     threshold = threshold.view(-1, 1, 1) if threshold.dim() else threshold
@@ -58,10 +53,8 @@ def align(a: Tensor, kernel_size: int, stride: int = 1, size: tuple[int, int] | 
 
 
 def best_window(seed: Tensor, kernel_size: int) -> tuple[Tensor, Tensor]:
-    """Step 5: the s x s window of largest energy (sum of squares over channels) in each image.
-
-    Returns the windows ``(N, C, s, s)`` and their energies ``(N,)``.
-    """
+    """Step 5: the s x s window of largest energy (sum of squares over channels) in each image: the windows
+    ``(N, C, s, s)`` and their energies ``(N,)``."""
     n, _, h, w = seed.shape
     s = kernel_size
     # images as channels of one channels-last map, as in ``suppress``: the fast pooling path on the CPU
@@ -89,10 +82,9 @@ def explain(
 ) -> dict[str, Tensor]:
     """Steps 1-6 with every intermediate: ``seed``, ``a``, ``threshold``, ``suppressed``, ``gated``, ``g_x``, ``score``.
 
-    ``prev`` is the layer's input ``(N, C_in, H, W)`` (already padded as the conv pads
-    it) and ``act`` = ReLU(conv(prev)) ``(N, C_out, (H-s)//stride+1, (W-s)//stride+1)`` (or
-    conv(prev): the ReLU is applied here). With
-    ``theta_mode="relative"`` the threshold is ``theta`` times each image's peak activation.
+    ``prev`` is the layer's input ``(N, C_in, H, W)``, padded as the conv pads it; ``act`` is conv(prev), before or after
+    its ReLU, ``(N, C_out, (H-s)//stride+1, (W-s)//stride+1)``. With ``theta_mode="relative"`` the threshold is ``theta``
+    times each image's peak activation.
     """
     s = kernel_size
     if prev.dim() != 4 or act.dim() != 4 or prev.shape[0] != act.shape[0]:
@@ -118,13 +110,9 @@ def explain(
 
 
 def seed_filters(prev: Tensor, act: Tensor, kernel_size: int, **settings: float | int | str) -> tuple[Tensor, Tensor]:
-    """Steps 1-6 of Algorithm 1 for a batch: one unit-norm candidate filter per image and its score.
-
-    Returns ``g_x`` ``(N, C_in, s, s)`` with unit L2 norm and ``score`` ``(N,)`` = the
-    Frobenius norm of the suppressed activation map; an image whose chosen window is
-    all zero gives no candidate: zero ``g_x`` and zero score. ``settings`` and the
-    shapes are ``explain``'s.
-    """
+    """Steps 1-6 of Algorithm 1 for a batch: ``g_x`` ``(N, C_in, s, s)``, one unit-norm candidate filter per image, and
+    its ``score`` ``(N,)``, the Frobenius norm of the suppressed activation map; an image whose chosen window is all zero
+    gives no candidate (zero ``g_x`` and score). ``settings`` and the shapes are ``explain``'s."""
     d = explain(prev, act, kernel_size, **settings)
     return d["g_x"], d["score"]
 
@@ -150,10 +138,8 @@ class TopK:
 
 
 def select_diverse(filters: Tensor, scores: Tensor, k: int, max_cosine: float) -> Tensor:
-    """Greedy top-k by score, skipping a candidate too similar (cosine > ``max_cosine``) to one kept.
-
-    ``filters`` are sorted by decreasing score. Returns the indices kept (at most k).
-    """
+    """The indices of at most ``k`` of ``filters`` (sorted by decreasing score), kept greedily by score, skipping a
+    candidate too similar (cosine > ``max_cosine``) to one kept."""
     flat = F.normalize(filters.flatten(1), dim=1)
     kept: list[int] = []
     for i in range(flat.shape[0]):  # over the pool of candidates, not images
@@ -165,11 +151,8 @@ def select_diverse(filters: Tensor, scores: Tensor, k: int, max_cosine: float) -
 
 
 def mix(g_x: Tensor, delta: float, random: str, generator: torch.Generator | None = None) -> Tensor:
-    """The initial filters ``(1 - delta) * g_r + delta * g_x`` (Algorithm 1, line 14).
-
-    ``random="normal"``: g_r ~ N(0, 1) elementwise, as the paper. ``random="he"``:
-    g_r ~ N(0, 2 / fan_in) and g_x scaled by sqrt(2), the expected norm of such g_r.
-    """
+    """The initial filters ``(1 - delta) * g_r + delta * g_x`` (Algorithm 1, line 14): g_r ~ N(0, 1) elementwise, as the
+    paper (``random="normal"``), or N(0, 2 / fan_in) with g_x scaled by sqrt(2), the expected norm of such g_r (``"he"``)."""
     g_r = torch.randn(g_x.shape, generator=generator, dtype=g_x.dtype, device="cpu").to(g_x.device)
     if random == "he":
         g_r, g_x = g_r * (2.0 / g_x[0].numel()) ** 0.5, g_x * 2.0**0.5

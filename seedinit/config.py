@@ -74,10 +74,8 @@ class Config(SeedOptions):
         return dataclasses.replace(self, **changes)
 
     def key(self) -> str:
-        """A short stable hash of every setting that changes results (not ``device`` nor ``role``, nor one that does not apply).
-
-        A setting of ``LATER`` counts only where it differs from its default.
-        """
+        """A short stable hash of every setting that changes results (not ``device`` nor ``role``, nor one that does not apply;
+        one of ``LATER`` only where it differs from its default)."""
         d = {k: v for k, v in self.to_dict().items() if k not in ("device", "role")}
         for name, (on, needed) in APPLIES.items():  # a setting that does not apply counts at its default
             if d[on] != needed:

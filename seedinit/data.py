@@ -1,14 +1,4 @@
-"""Datasets as in-memory uint8 tensors, from a ``.npz`` cache, the original files, or a download.
-
-``load_dataset`` reads ``<root>/<name>.npz`` (keys ``x_train, y_train, x_test, y_test``);
-else the original files: the MNIST family's IDX files (gzipped or not) in ``root``,
-``<root>/<Folder>/raw`` or ``<root>/<name>``, or CIFAR's torchvision folder; else it
-downloads through torchvision. It checks shapes and labels, and the SHA-256 of arrays
-of the official sizes, then caches what it read as ``<name>.npz`` where it can write. A
-colour dataset's ``.npz`` may hold its images as luma ``(N, H, W)`` already, checked
-against the luma arrays' digests.
-
-"""
+"""Datasets as in-memory uint8 tensors, from a ``.npz`` cache, the original files, or a download; the training subsets."""
 
 from __future__ import annotations
 
@@ -73,8 +63,11 @@ class Dataset:
 
 
 def load_dataset(name: str, root: str | os.PathLike = "data", *, grayscale: bool = True, download: bool = True) -> Dataset:
-    """Load ``name`` from ``root`` (npz cache, original files, else a download; see the module doc); colour images
-    become ITU-R 601-2 luma (PIL's "L") when ``grayscale`` is true."""
+    """Load ``name`` from ``<root>/<name>.npz`` (keys ``x_train, y_train, x_test, y_test``; a colour dataset's may hold
+    luma images), else the original files (the MNIST family's IDX files, gzipped or not, in ``root``, ``<root>/<Folder>/raw``
+    or ``<root>/<Folder>``; CIFAR's torchvision folder), else a download through torchvision. Shapes, labels and the SHA-256
+    of arrays of the official sizes are checked; what was read is cached as ``<name>.npz`` where ``root`` can be written.
+    Colour images become ITU-R 601-2 luma (PIL's "L") when ``grayscale`` is true."""
     if name not in SPECS:
         raise DataError(f"unknown dataset {name!r}; choose one of {', '.join(SPECS)}")
     root, spec = Path(root), SPECS[name]
@@ -177,10 +170,6 @@ def _torchvision(name: str, root: Path, download: bool, where: str) -> dict[str,
     return {"x_train": x["train"], "y_train": y["train"], "x_test": x["test"], "y_test": y["test"]}
 
 
-def sha256(a: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
-
-
 def check_arrays(name: str, arrays: dict[str, np.ndarray], source: Path) -> None:
     """Shapes, labels and (for official sizes) SHA-256 digests; DataError naming the file otherwise."""
     spec = SPECS[name]
@@ -200,7 +189,7 @@ def check_arrays(name: str, arrays: dict[str, np.ndarray], source: Path) -> None
         if len(x) == size and name in SHA256:
             luma_stored = x.ndim == 3 and len(spec.image) == 3
             for key, arr in ((f"x_{split}" + "_luma" * luma_stored, x), (f"y_{split}", y.astype(np.int64))):
-                if sha256(arr) != SHA256[name][key]:
+                if hashlib.sha256(np.ascontiguousarray(arr).tobytes()).hexdigest() != SHA256[name][key]:
                     raise DataError(f"{source}: {key} has the official size but not the official content (SHA-256 mismatch). Fix: {fix}")
 
 

@@ -1,10 +1,10 @@
-"""The paper's initializers, ``msra_init_`` and ``seed_init_``, in the habit of ``torch.nn.init``: in place, take a
-module, return it or a report; and the layer walk every data-driven initializer shares.
+"""The paper's initializers, ``msra_init_`` and ``seed_init_``, in the habit of ``torch.nn.init`` (in place), and the
+layer walk every data-driven initializer shares.
 
-The data-driven ones (``seed_init_``, and ``lsuv_init_``, ``kmeans_init_``, ``pca_init_`` of ``seedinit.other_inits``) share one signature,
-``name_init_(model, images, *, generator=None, **options)``: they visit the layers in the order a forward pass runs
-them, in eval mode (BatchNorm uses, and keeps, its running statistics), so each layer sees its input as the network
-computes it with the layers before it already set; each returns one ``LayerReport`` per layer it set.
+The data-driven ones (``seed_init_``; ``lsuv_init_``, ``kmeans_init_``, ``pca_init_`` of ``seedinit.other_inits``) are
+called as ``name_init_(model, images, *, generator=None, **options)`` and visit the layers in forward order, in eval mode
+(BatchNorm uses, and keeps, its running statistics), so each layer sees its input with the layers before it already set;
+each returns one ``LayerReport`` per layer it set.
 """
 
 from __future__ import annotations
@@ -186,16 +186,12 @@ def seed_init_(
     generator: torch.Generator | None = None,
     **settings: object,
 ) -> list[LayerReport]:
-    """Initialize the model's conv filters from data with Algorithm 1, in place; one report per layer.
+    """Initialize the model's conv filters (all, or those named in ``layers``) from data with Algorithm 1, in place.
 
-    The settings are ``options`` (a ``SeedOptions``, or a ``Config``), with keyword
-    ``settings`` (``delta=0.3``, ...) taking precedence; defaults are the CLI's. Layers
-    (all ``nn.Conv2d``, or those named in ``layers``) are done in forward order, so a
-    layer sees the new weights of the layers before it; each layer's activations come
-    from its current weights (call ``msra_init_`` first). Its ``out_channels`` filters
-    become ``(1-delta) g_r + delta g_x`` from the best candidates over all ``images``
-    (the model's float input, streamed ``batch_size`` at a time); if fewer candidates
-    exist, the remaining filters keep their current weights. Biases are zeroed.
+    The settings are ``options`` (a ``SeedOptions`` or a ``Config``), keyword ``settings`` (``delta=0.3``, ...) taking
+    precedence. Each layer's activations come from its current weights (call ``msra_init_`` first); its filters become
+    ``(1-delta) g_r + delta g_x`` from the best candidates over all ``images`` (the model's float input, ``batch_size``
+    at a time); where there are fewer candidates than filters, the rest keep their weights. Biases are zeroed.
     """
     base = {name: getattr(options, name) for name in SEED_FIELDS} if options is not None else {}
     o = build(SeedOptions, base | settings, "seed_init_", SEED_FIELDS)

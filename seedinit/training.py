@@ -21,6 +21,7 @@ from torch.func import functional_call, stack_module_state, vmap
 from tqdm import tqdm
 
 from .config import Config, generator
+from .inits import evaluating
 from .options import ConfigError
 from .records import atomic_write
 from .stats import converged, diverged, evaluated, window_start
@@ -36,19 +37,11 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 
 class Runs:
-    """K runs behind one interface: ``parameters``, ``logits`` and ``losses`` of all of them, and their train/eval mode."""
+    """K runs behind one interface: ``parameters``, ``logits`` and ``losses`` of all of them, and ``tensors``, every
+    parameter and buffer (the state a checkpoint saves and restores)."""
 
-    module: nn.Module  # whose mode the forward pass follows
+    module: nn.Module  # whose train/eval mode the forward pass follows
     k: int
-
-    def tensors(self) -> list[Tensor]:
-        """Every parameter and buffer: the state a checkpoint saves and restores."""
-        raise NotImplementedError
-
-    def mode(self, training: bool) -> bool:
-        """Set train (or eval) mode; return the mode it had."""
-        was, _ = self.module.training, self.module.train(training)
-        return was
 
 
 class Single(Runs):
@@ -110,12 +103,11 @@ def accuracies(net: Runs, x: Tensor, y: Tensor, shared: bool = True, batch_size:
     """
     n = x.shape[0] if shared else x.shape[1]
     step = max(1, (batch_size or (16384 if x.is_cuda else 512)) // net.k)
-    was = net.mode(False)
     correct = torch.zeros(net.k, dtype=torch.long, device=x.device)
-    for i in range(0, n, step):
-        xb, yb = (x[i : i + step], y[i : i + step]) if shared else (x[:, i : i + step], y[:, i : i + step])
-        correct += (net.logits(xb, shared).argmax(-1) == yb).sum(-1)
-    net.mode(was)
+    with evaluating(net.module):
+        for i in range(0, n, step):
+            xb, yb = (x[i : i + step], y[i : i + step]) if shared else (x[:, i : i + step], y[:, i : i + step])
+            correct += (net.logits(xb, shared).argmax(-1) == yb).sum(-1)
     return [int(c) / max(1, n) for c in correct]
 
 
@@ -229,7 +221,7 @@ def fit(
     bar = tqdm(range(first, cfg.epochs + 1), desc="epochs" if k == 1 else f"{k} runs", disable=not progress, leave=False)
     for epoch in bar:
         t0 = time.perf_counter()
-        net.mode(True)
+        net.module.train()
         orders_now = torch.stack([pool.train_idx[j][torch.randperm(n, generator=g).to(pool.y.device)] for j, g in enumerate(orders)])
         total = torch.zeros(k, device=pool.y.device)
         for i in range(0, n, cfg.batch_size):
