@@ -182,7 +182,7 @@ def test_trained_until_converged_the_seed_filters_train_more_slowly_and_end_lowe
 
     t2 = table2(df, chosen)  # the convergence protocol's cells recorded so far
     assert len(t2) >= 1 and (t2["diff"].dropna() < 0).all()  # a cell without two converged runs per arm has no difference
-    epochs = convergence(df, chosen).pivot_table(index=["dataset", "ratio"], columns="arm", values="converged_at")
+    epochs = convergence(df, chosen).pivot_table(index=["dataset", "ratio"], columns="arm", values="median_epoch")
     assert (epochs.dropna()["seed"] > epochs.dropna()["msra"]).all()  # the cells with both arms recorded
 
 

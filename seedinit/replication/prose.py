@@ -50,15 +50,17 @@ HEADERS = {
     "p_tost_holm": "p (equivalence, Holm)",
     "p_tost": "p (equivalence)", "mde": "smallest detectable difference", "runner_up": "runner-up δ",
     "margin_se": "its standard error", "msra": "MSRA", "lead": "best δ − MSRA", "below_msra": "below MSRA at every δ",
-    "cells": "cells", "tau": "τ", "i2": "I²",
+    "cells": "cells", "tau": "τ", "i2": "I²", "median_epoch": "median epoch converged",
+    "median_loss_start": "median loss at window start", "median_loss_end": "median loss at the end",
+    "median_gain": "median accuracy gain over the window",
 }  # fmt: skip
 
 
 # Accuracies, shown in percent; differences and spreads of accuracies, shown in points (those in SIGNED with their sign).
 PERCENT = ("msra_mean", "seed_mean", "arm_mean", "q34", "val_q34", "acc1", "acc5", "val_q34_converged", "lowest", "msra", "seeded")
-POINTS = ("diff", "ci_low", "ci_high", "lead", "gain", "margin", "mde", "margin_se", "tau", "check_sd")
+POINTS = ("diff", "ci_low", "ci_high", "lead", "gain", "median_gain", "margin", "mde", "margin_se", "tau", "check_sd")
 POINTS += ("msra_sd", "seed_sd", "arm_sd", "sd")
-SIGNED = ("diff", "ci_low", "ci_high", "lead", "gain")
+SIGNED = ("diff", "ci_low", "ci_high", "lead", "gain", "median_gain")
 ROLES = {"table2": "Table 2", "delta-grid": "δ grid", "user": "outside the protocol", "study:full-set": "whole training set"}
 ROLES |= {"study:resnet": "ResNet-8 study", "study:comparison": "comparison"}
 STOPS = {"converged": "until converged", "fixed": "fixed schedule"}
@@ -210,7 +212,7 @@ def headline(df: pd.DataFrame, deltas: pd.DataFrame, planned: int = 0) -> dict[s
         out[f"diff_{end}"] = float(100 * row["diff"]) if row is not None else math.nan
         out[f"diff_{end}_cell"] = cell_label(row["dataset"], row["ratio"]) if row is not None else "no cell"
     speed = convergence(df, deltas)
-    epochs = speed.pivot_table(index=["dataset", "ratio"], columns="arm", values="converged_at")
+    epochs = speed.pivot_table(index=["dataset", "ratio"], columns="arm", values="median_epoch")
     out["converged_cells"] = len(converged)
     out["converged_msra_better"] = int(((converged["p_holm"] < ALPHA) & (converged["diff"] < 0)).sum())
     out["converged_later"] = float((epochs["seed"] / epochs["msra"]).median()) if {"seed", "msra"} <= set(epochs) else math.nan

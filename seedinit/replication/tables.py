@@ -192,8 +192,8 @@ def convergence(df: pd.DataFrame, deltas: pd.DataFrame, role: str = "table2", st
     """Per cell and arm (MSRA, the seed filters at the chosen delta): median convergence epoch, median training loss
     at the start and end of the scoring window, median accuracy gain over it, and the runs that had not converged by
     their scoring window (on the convergence protocol: within their cap; on the fixed schedule: before its last half)."""
-    agg = dict(runs=("q34", "size"), converged_at=("converged_at", "median"), loss_start=("loss_start", "median"))
-    agg |= dict(loss_end=("loss_end", "median"), gain=("gain", "median"), late=("converged", lambda s: int((~s).sum())))
+    agg = dict(runs=("q34", "size"), median_epoch=("converged_at", "median"), median_loss_start=("loss_start", "median"))
+    agg |= dict(median_loss_end=("loss_end", "median"), median_gain=("gain", "median"), late=("converged", lambda s: int((~s).sum())))
     return runs_at_deltas(df, deltas, role, stop).groupby(["dataset", "ratio", "arm"]).agg(**agg).reset_index()
 
 
