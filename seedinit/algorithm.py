@@ -1,9 +1,8 @@
 """Algorithm 1 of the paper, vectorized over a batch of images.
 
-``seed_filters`` turns one batch of a conv layer's inputs and activations into one
-candidate seed filter per image (steps 1-6); ``TopK`` and ``select_diverse`` keep the
-best candidates over a whole dataset (step 7); ``mix`` blends them with random filters.
-Each reading of an ambiguous step is documented in ``book/method.md``.
+``seed_filters`` turns one batch of a conv layer's inputs and activations into one candidate seed filter per image
+(steps 1-6); ``TopK`` and ``select_diverse`` keep the best candidates over a whole dataset (step 7); ``mix`` blends them
+with random filters. Each reading of an ambiguous step is documented in ``book/method.md``.
 """
 
 from __future__ import annotations
@@ -40,10 +39,8 @@ def suppress(a: Tensor, threshold: Tensor | float, radius: int) -> Tensor:
 
 def align(a: Tensor, kernel_size: int, stride: int = 1, size: tuple[int, int] | None = None) -> Tensor:
     """Step 4: put a valid-conv output map on its input grid of ``size``, each value at the centre of its receptive field.
-
-    With ``stride`` s > 1, output i covers input rows ``i*s ... i*s+kernel_size-1`` and stands for the s x s cell
-    around that centre, so the map stays dense (as with stride 1); input rows no cell reaches are zero.
-    """
+    With ``stride`` s > 1, output i covers input rows ``i*s ... i*s+kernel_size-1`` and stands for the s x s cell around
+    that centre, so the map stays dense (as with stride 1); input rows no cell reaches are zero."""
     lo, hi = (kernel_size - 1) // 2, kernel_size // 2
     if stride == 1:
         return F.pad(a, (lo, hi, lo, hi))
@@ -81,11 +78,9 @@ def explain(
     gate: str = "activation",
 ) -> dict[str, Tensor]:
     """Steps 1-6 with every intermediate: ``seed``, ``a``, ``threshold``, ``suppressed``, ``gated``, ``g_x``, ``score``.
-
     ``prev`` is the layer's input ``(N, C_in, H, W)``, padded as the conv pads it; ``act`` is conv(prev), before or after
     its ReLU, ``(N, C_out, (H-s)//stride+1, (W-s)//stride+1)``. With ``theta_mode="relative"`` the threshold is ``theta``
-    times each image's peak activation.
-    """
+    times each image's peak activation."""
     s = kernel_size
     if prev.dim() != 4 or act.dim() != 4 or prev.shape[0] != act.shape[0]:
         raise ValueError(f"prev and act must be (N, C, H, W) batches of equal N; got {tuple(prev.shape)} and {tuple(act.shape)}")
@@ -93,11 +88,7 @@ def explain(
         raise ValueError(f"act {tuple(act.shape)} is not the valid {s}x{s} convolution with stride {stride} of prev {tuple(prev.shape)}")
     seed = inhibit(prev, epsilon)
     a = activation_map(act, act_map)
-    threshold = (
-        theta * a.flatten(1).amax(dim=1)
-        if theta_mode == "relative"
-        else torch.full(a.shape[:1], float(theta), dtype=a.dtype, device=a.device)
-    )
+    threshold = theta * a.flatten(1).amax(dim=1) if theta_mode == "relative" else a.new_full(a.shape[:1], float(theta))
     suppressed = suppress(a, threshold, radius)
     weight = (suppressed > 0).to(a.dtype) if gate == "mask" else suppressed
     gated = seed * align(weight, s, stride, prev.shape[-2:]).unsqueeze(1)

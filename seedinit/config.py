@@ -1,9 +1,8 @@
 """One configuration object for the CLI, the notebooks' papermill parameters and the records.
 
-``Config`` adds data, model, training and scoring to Algorithm 1's ``SeedOptions`` (what
-``seed_init_`` takes), each setting checked by its rule (``seedinit.options``).
-``APPLIES`` says when a setting matters: ``key`` ignores one that does not (the command
-line refuses one a user gave).
+``Config`` adds data, model, training and scoring to Algorithm 1's ``SeedOptions`` (what ``seed_init_`` takes), each
+setting checked by its rule (``seedinit.options``). ``APPLIES`` says when a setting matters: ``key`` ignores one that
+does not (the command line refuses one a user gave).
 """
 
 from __future__ import annotations
@@ -32,10 +31,7 @@ ROLE: Rule = (lambda v: isinstance(v, str) and re.fullmatch(r"[a-z0-9]+([:-][a-z
 @dataclass(frozen=True)
 class Config(SeedOptions):
     """One training run: data, model, initialization (``SeedOptions`` when ``init="seed"``), training and scoring.
-
-    ``seed`` is the RNG seed (subset, init, shuffling); ``init="seed"`` selects the
-    paper's seed-filter initialization. The two are unrelated.
-    """
+    ``seed`` is the RNG seed (subset, init, shuffling); ``init="seed"`` selects the paper's seed filters: the two are unrelated."""
 
     dataset: str = opt("mnist", "dataset name", DATASETS)
     ratio: float = opt(0.1, "fraction of the training set kept, stratified by class", rule=FRACTION)
@@ -89,9 +85,8 @@ class Config(SeedOptions):
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]
 
     def group_key(self) -> tuple:
-        """The data and training settings: runs with equal group keys can train together as one ensemble.
-
-        A model with BatchNorm trains alone (stacked training cannot update its buffers): its key is all of its settings."""
+        """The data and training settings: runs with equal group keys can train together as one ensemble. A model with
+        BatchNorm trains alone (stacked training cannot update its buffers): its key is all of its settings."""
         solo = self.model != "lenet5"
         return tuple(v for k, v in dataclasses.asdict(self).items() if solo or k not in ("init", "seed", "role", *SEED_FIELDS))
 

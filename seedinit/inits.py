@@ -22,7 +22,6 @@ from torch import Tensor, nn
 from .algorithm import TopK, mix, seed_filters, select_diverse
 from .options import SEED_FIELDS, ConfigError, SeedOptions, build
 
-Generator = torch.Generator | None
 Layers = Sequence[str] | None  # the names of the conv layers to set; None: all
 
 
@@ -87,10 +86,8 @@ def evaluating(model: nn.Module) -> Iterator[None]:
 
 
 def layers_in_order(model: nn.Module, images: Tensor, kinds: tuple[type, ...] = (nn.Conv2d,)) -> list[tuple[str, nn.Module]]:
-    """The model's layers of ``kinds`` in the order a forward pass of one image first runs them (not registration order).
-
-    Layers the pass never runs are left out; the pass stops once every layer has run.
-    """
+    """The model's layers of ``kinds`` in the order a forward pass of one image first runs them (not registration order);
+    layers the pass never runs are left out, and the pass stops once every layer has run."""
     names = {m: n for n, m in model.named_modules() if isinstance(m, kinds)}
     order: dict[nn.Module, str] = {}
 
@@ -116,10 +113,8 @@ def _check_conv(who: str, name: str, conv: nn.Conv2d) -> None:
 
 @torch.no_grad()
 def layer_io(model: nn.Module, layer: nn.Module, images: Tensor) -> tuple[Tensor, Tensor]:
-    """A layer's input (a conv's zero-padded as the conv pads it) and output, before ReLU, for a batch of model inputs.
-
-    The forward pass stops at the layer: nothing after it runs.
-    """
+    """A layer's input (a conv's zero-padded as the conv pads it) and output, before ReLU, for a batch of model inputs;
+    the forward pass stops at the layer: nothing after it runs."""
     captured: dict[str, Tensor] = {}
 
     def hook(_m: nn.Module, inputs: tuple[Tensor, ...], output: Tensor) -> None:
@@ -181,18 +176,16 @@ def seed_init_(
     options: SeedOptions | None = None,
     /,
     *,
-    layers: Sequence[str] | None = None,
+    layers: Layers = None,
     batch_size: int = 256,
     generator: torch.Generator | None = None,
     **settings: object,
 ) -> list[LayerReport]:
     """Initialize the model's conv filters (all, or those named in ``layers``) from data with Algorithm 1, in place.
-
     The settings are ``options`` (a ``SeedOptions`` or a ``Config``), keyword ``settings`` (``delta=0.3``, ...) taking
     precedence. Each layer's activations come from its current weights (call ``msra_init_`` first); its filters become
     ``(1-delta) g_r + delta g_x`` from the best candidates over all ``images`` (the model's float input, ``batch_size``
-    at a time); where there are fewer candidates than filters, the rest keep their weights. Biases are zeroed.
-    """
+    at a time); where there are fewer candidates than filters, the rest keep their weights. Biases are zeroed."""
     base = {name: getattr(options, name) for name in SEED_FIELDS} if options is not None else {}
     o = build(SeedOptions, base | settings, "seed_init_", SEED_FIELDS)
     algo = dict(theta=o.theta, epsilon=o.epsilon, radius=o.radius, theta_mode=o.theta_mode, act_map=o.act_map, gate=o.gate)

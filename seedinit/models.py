@@ -11,11 +11,8 @@ from torch import Tensor, nn
 
 class LeNet5(nn.Module):
     """C1 conv 20@7x7 - ReLU - maxpool 2 - C3 conv 50@5x5 - ReLU - maxpool 2 - FC ``hidden`` (ReLU) - output.
-
-    ``hidden=(120, 84)`` gives LeNet-5's C5 and F6; ``(500,)`` gives Caffe's LeNet head,
-    and ``conv_relu=False`` Caffe's conv layers without a ReLU. The paper names only C1
-    and C3, the layers its method initializes.
-    """
+    ``hidden=(120, 84)`` gives LeNet-5's C5 and F6; ``(500,)`` gives Caffe's LeNet head, and ``conv_relu=False`` Caffe's
+    conv layers without a ReLU. The paper names only C1 and C3, the layers its method initializes."""
 
     def __init__(
         self, in_channels: int = 1, num_classes: int = 10, image_size: int = 28, hidden: Sequence[int] = (120, 84), conv_relu: bool = True

@@ -1,8 +1,8 @@
 """Algorithm 1's settings (``SeedOptions``) and the rules every setting is checked by.
 
-Every field carries its help text and its rule, and one function, ``validate``, checks
-them all: a bad value raises ``ConfigError`` naming the value, what is allowed and where
-it came from. ``seedinit.config.Config`` adds a run's other settings to these.
+Every field carries its help text and its rule, and one function, ``validate``, checks them all: a bad value raises
+``ConfigError`` naming the value, what is allowed and where it came from. ``seedinit.config.Config`` adds a run's other
+settings to these.
 """
 
 from __future__ import annotations

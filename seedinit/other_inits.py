@@ -10,18 +10,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .inits import (
-    Generator,
-    LayerReport,
-    Layers,
-    check_images,
-    evaluating,
-    init_convs_,
-    layer_io,
-    layer_io_batches,
-    layers_in_order,
-    random_init_,
-)
+from .inits import LayerReport, Layers, check_images, evaluating, init_convs_, layer_io, layer_io_batches, layers_in_order, random_init_
+
+Generator = torch.Generator | None
 
 
 def orthogonal_init_(model: nn.Module, images: Tensor | None = None, *, generator: torch.Generator | None = None) -> list[LayerReport]:

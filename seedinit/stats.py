@@ -46,11 +46,8 @@ def diverged(losses: Sequence[float], classes: int, ended: bool = False) -> bool
 
 
 def q34(history: Sequence[dict], start: int, end: int, key: str = "test_acc") -> float:
-    """75th percentile of ``key`` over epochs ``start``..``end``, the scoring window.
-
-    A run that stopped early (it diverged) keeps its last measured value for the
-    epochs it did not train: its weights are broken and stay so.
-    """
+    """75th percentile of ``key`` over epochs ``start``..``end``, the scoring window. A run that stopped early (it
+    diverged) keeps its last measured value for the epochs it did not train: its weights are broken and stay so."""
     values = {h["epoch"]: h[key] for h in history if h.get(key) is not None}
     if not values:
         raise ValueError(f"q34: the history has no {key}")

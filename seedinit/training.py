@@ -1,10 +1,9 @@
 """The one training loop: minibatch Adam for one run, or for K runs at once (stacked parameters, ``torch.func``).
 
-K runs share their data and training settings (``Config.group_key``) and may differ in
-RNG seed and initialization. Each keeps its own subset, data order, optimizer state
-(Adam is elementwise, so one optimizer over stacked parameters is K independent ones)
-and stopping epoch: per-run histories match separate runs up to floating-point error.
-On a GPU this turns K small, launch-bound trainings into one larger one.
+K runs share their data and training settings (``Config.group_key``) and may differ in RNG seed and initialization.
+Each keeps its own subset, data order, optimizer state (Adam is elementwise, so one optimizer over stacked parameters
+is K independent ones) and stopping epoch: per-run histories match separate runs up to floating-point error. On a GPU
+this turns K small, launch-bound trainings into one larger one.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Generator, Tensor, nn
 from torch.func import functional_call, stack_module_state, vmap
 from tqdm import tqdm
 
@@ -97,10 +96,8 @@ def stack(models: list[nn.Module]) -> Runs:
 @torch.no_grad()
 def accuracies(net: Runs, x: Tensor, y: Tensor, shared: bool = True, batch_size: int | None = None) -> list[float]:
     """Each run's fraction of ``x`` classified as ``y``: ``x`` shared ``(N, ...)`` or one set per run ``(K, N, ...)``.
-
     ``batch_size`` bounds K x images per call, and with it the activations' memory: 16384 on a GPU, 512 on the CPU,
-    where LeNet-5's activations then stay in cache.
-    """
+    where LeNet-5's activations then stay in cache."""
     n = x.shape[0] if shared else x.shape[1]
     step = max(1, (batch_size or (16384 if x.is_cuda else 512)) // net.k)
     correct = torch.zeros(net.k, dtype=torch.long, device=x.device)
@@ -172,14 +169,14 @@ class Checkpoint:
     path: Path
     every: float = 60.0
 
-    def save(self, epoch: int, net: Runs, opt: torch.optim.Optimizer, orders: list, runs: list[RunState]) -> None:
+    def save(self, epoch: int, net: Runs, opt: torch.optim.Optimizer, orders: list[Generator], runs: list[RunState]) -> None:
         """The state after ``epoch``, written atomically: a kill while saving leaves the previous checkpoint."""
         state = {"epoch": epoch, "runs": [r.config.run_name() for r in runs], "optimizer": opt.state_dict()}
         state |= {"tensors": [t.detach().cpu() for t in net.tensors()], "orders": [g.get_state() for g in orders]}
         state["progress"] = [{k: v for k, v in vars(r).items() if k not in ("config", "classes")} for r in runs]
         atomic_write(self.path, lambda f: torch.save(state, f))
 
-    def resume(self, net: Runs, opt: torch.optim.Optimizer, orders: list, runs: list[RunState]) -> int:
+    def resume(self, net: Runs, opt: torch.optim.Optimizer, orders: list[Generator], runs: list[RunState]) -> int:
         """Restore the state saved for exactly these runs, if any (not one of other runs); return the epoch to go on from."""
         state = torch.load(self.path, map_location="cpu", weights_only=True) if self.path.exists() else None
         if state is None or state["runs"] != [r.config.run_name() for r in runs]:
@@ -203,12 +200,7 @@ def tracked(n: int) -> Tensor:
 
 
 def fit(
-    net: Runs,
-    pool: Pool,
-    configs: list[Config],
-    orders: list[torch.Generator],
-    progress: bool = False,
-    checkpoint: Checkpoint | None = None,
+    net: Runs, pool: Pool, configs: list[Config], orders: list[Generator], progress: bool = False, checkpoint: Checkpoint | None = None
 ) -> list[RunState]:
     """Train the K runs of ``net`` until each is done (``RunState.step``); their shared settings are ``configs[0]``'s.
     With ``checkpoint``, go on from its saved state and save as training goes."""
@@ -264,7 +256,7 @@ def train(
     x_test: Tensor,
     y_test: Tensor,
     *,
-    generator: torch.Generator | None = None,
+    generator: Generator | None = None,
     x_val: Tensor | None = None,
     y_val: Tensor | None = None,
     progress: bool = False,
