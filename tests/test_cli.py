@@ -80,6 +80,30 @@ def test_missing_data_offline_exits_2_with_where_to_put_it(tmp_path, capsys):
 GRID = "base: {dataset: mnist, ratio: 0.5, epochs: %d}\ngrid: {init: [msra, seed]}\nseeds: [0, 1, 2]\n"
 
 
+def test_dry_run_says_the_runs_and_their_time_and_trains_and_writes_nothing(tiny_mnist, capsys):
+    from test_sweep import timed
+
+    from seedinit import Config, write_record
+
+    timings = tiny_mnist / "timed"  # two recorded MSRA runs of 30 s an epoch on 50 % of MNIST
+    for s in (0, 1):
+        write_record(timings / f"{s}.json", timed(Config(ratio=0.5, init="msra", epochs=2, seed=s), 2, 30.0))
+    (tiny_mnist / "g.yaml").write_text(GRID % 60)  # 3 MSRA runs of 60 epochs, 3 of the seed filters
+    out, data = tiny_mnist / "runs", tiny_mnist / "nowhere"
+    flags = ["--data-dir", str(data), "--out", str(out), "--timings", str(timings), "--dry-run", "--workers", "2"]
+    assert main(["sweep", str(tiny_mnist / "g.yaml"), *flags]) == 0
+    assert capsys.readouterr().out == (
+        f"{tiny_mnist / 'g.yaml'}: 6 runs, 0 recorded already, 6 to run; about 60 min on 2 workers (from recorded runs of the same "
+        "dataset, initialization and model, on a CPU); 3 of them not counted: no recorded run of the same dataset, initialization "
+        "and model\n--dry-run: nothing trained, nothing written\n"
+    )  # MSRA: 30 min a run, two on one worker
+    assert main(["reproduce", "--datasets", "mnist", "--ratios", "0.01", "--no-studies", *flags]) == 0
+    said = capsys.readouterr().out
+    assert "stage 1: 30 runs (delta grid on a validation split)\n30 runs, 0 recorded already, 30 to run; about " in said
+    assert "stage 2 skips this cell" in said and " took " not in said and said.endswith("--dry-run: nothing trained, nothing written\n")
+    assert not out.exists() and not data.exists()  # nothing trained, nothing written, nothing downloaded
+
+
 def bad_inputs(root):
     """(arguments, message) of inputs that must stop before any training with status 2."""
     (root / "a-file").write_text("")
@@ -103,6 +127,9 @@ def bad_inputs(root):
         (["filters", *data, "--out", str(root)], "must name an image file"),
         (["filters", *data, "--out", str(root / "filters")], "must name an image file ending in .png"),
         (["reproduce", *data, *out, "--ratios", "0.2"], "the protocol's ratios are 0.01, 0.05, 0.1"),
+        (["reproduce", *data, *out, "--ratios", "0.2", "--dry-run"], "the protocol's ratios are 0.01, 0.05, 0.1"),
+        (["sweep", str(root / "g.yaml"), *data, *out, "--workers", "0", "--dry-run"], "--workers 0 is not allowed"),
+        (["sweep", str(root / "g.yaml"), *data, "--out", str(root / "a-file"), "--dry-run"], "is a file; it must be a folder"),
     ]  # fmt: skip
 
 

@@ -167,3 +167,65 @@ def test_a_split_that_leaves_nothing_to_train_on_is_refused(tiny_mnist):
 
     with pytest.raises(ConfigError, match=r"ratio=0.05 of 200 images less val_fraction=0.2 leaves none to train on"):
         run(Config(ratio=0.05, val_fraction=0.2, epochs=1), load_dataset("mnist", tiny_mnist))
+
+
+def timed(cfg, epochs, per_epoch, device="cpu (x86_64, 1 threads)"):
+    """A record of ``cfg`` that trained ``epochs`` epochs of ``per_epoch`` seconds each on ``device``."""
+    history = [{"epoch": i + 1, "train_loss": 1.0, "seconds": per_epoch} for i in range(epochs)]
+    seconds = {"init": 0.5, "train": per_epoch * epochs}
+    return {"config": cfg.to_dict(), "history": history, "q34": 0.5, "seconds": seconds, "provenance": {"device": device}}
+
+
+def test_the_estimate_scales_recorded_epochs_to_each_run():
+    from seedinit.replication.sweep import estimate
+
+    msra = Config(ratio=0.1, init="msra", epochs=10, stop="fixed")
+    records = [
+        timed(msra, 10, 2.0),
+        timed(msra.replace(seed=1), 10, 4.0),  # the median of 2 s and 4 s: 3 s an epoch
+        timed(msra.replace(stop="converged", epochs=100), 40, 3.0),  # converged after 40 epochs
+        timed(msra, 10, 0.01, device="NVIDIA H100 80GB HBM3"),
+    ]
+    runs = [msra.replace(epochs=30), msra.replace(ratio=0.2, epochs=30), msra.replace(stop="converged", epochs=100)]
+    runs.append(Config(dataset="cifar10"))
+    cost = estimate(runs, records)
+    assert cost.seconds == pytest.approx([90, 180, 120])  # 3 s an epoch; twice the images; the 40 epochs a recorded run took
+    assert cost.unknown == 1 and cost.devices == {False}
+    assert cost.wall(1) == pytest.approx(390) and cost.wall(2) == pytest.approx(210)  # 180 | 120 + 90
+    assert estimate(runs[:1], records, gpu=True).seconds == pytest.approx([0.3])  # a GPU's runs time a GPU
+    assert estimate(runs[:1], records, gpu=True).devices == {True}
+    assert cost.words(2) == (
+        "about 4 min on 2 workers (from recorded runs of the same dataset, initialization and model, on a CPU); "
+        "1 of them not counted: no recorded run of the same dataset, initialization and model"
+    )
+    assert estimate(runs[3:], records).words(1) == "no estimate of the time: no recorded run of the same dataset, initialization and model"
+
+
+def test_the_cost_of_each_study_comes_from_its_records():
+    from seedinit.replication.sweep import costs
+
+    grid = Config(ratio=0.1, epochs=10, role="delta-grid", val_fraction=0.2)
+    records = [timed(grid.replace(seed=s), 10, 3.6) for s in (0, 1)] + [timed(Config(ratio=0.1, epochs=10, role="study:resnet"), 10, 36.0)]
+    rows = costs(records, workers=2)
+    assert [r["study"] for r in rows] == ["δ grids", "ResNet-8 study", "all runs"]
+    assert [r["runs"] for r in rows] == [2, 1, 3]
+    assert rows[-1]["recorded (h)"] == pytest.approx((2 * 36.5 + 360.5) / 3600)
+    assert rows[0]["again (h)"] == pytest.approx(0.01)  # two runs of 36 s, one on each worker
+
+
+def test_a_sweep_reads_its_records_once(tiny_mnist, monkeypatch, capsys):
+    from seedinit.replication import sweep as module
+    from seedinit.replication.cli import main
+
+    reads = []
+    real = module.load_records
+    monkeypatch.setattr(module, "load_records", lambda folder: reads.append(str(folder)) or real(folder))
+    (tiny_mnist / "g.yaml").write_text("base: {dataset: mnist, ratio: 0.5, epochs: 1}\nseeds: [0]\n")
+    out = tiny_mnist / "runs"
+    out.mkdir()
+    args = [str(tiny_mnist / "g.yaml"), "--data-dir", str(tiny_mnist), "--out", str(out), "--timings", str(tiny_mnist / "none")]
+    assert main(["sweep", *args, "--workers", "1"]) == 0
+    assert "1 run, 0 recorded already, 1 to run" in capsys.readouterr().out and reads == [str(out)]
+    reads.clear()
+    assert main(["sweep", *args]) == 0
+    assert "1 run, 1 recorded already, 0 to run\n" in capsys.readouterr().out and reads == [str(out)]

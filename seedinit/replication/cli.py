@@ -3,7 +3,8 @@
 Every Config field but ``role`` is a flag (``--theta-mode``, ``--no-grayscale``, ``seed`` as ``--seeds``), so the CLI,
 the notebooks and the records share one set of names. Bad input stops before any
 training with one line and exit status 2; Ctrl-C stops with status 130, keeping every
-record already written.
+record already written. ``sweep`` and ``reproduce`` say what they will train and about how
+long it takes before they start; with ``--dry-run`` they stop there.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from ..records import RecordError, checkpoint_path, read_record, record_path, wr
 from ..training import Checkpoint, resolve_device
 from .plots import plot_filters
 from .protocol import PAPER_DATASETS, RATIOS, reproduce
-from .sweep import SweepError, expand, load_grid, pending, run_sweep
+from .sweep import TIMINGS, SweepError, expand, load_grid, plan, run_sweep
 
 if TYPE_CHECKING:
     from dask.distributed import Client
@@ -82,6 +83,9 @@ def _sweep_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scheduler", default=None, help="dask scheduler address (default: a LocalCluster on this machine)")
     ens = "train runs that share data and training settings together (default: on a GPU; benchmarks/ensemble.py measures both)"
     p.add_argument("--ensemble", action=argparse.BooleanOptionalAction, default=None, help=ens)
+    p.add_argument("--dry-run", action="store_true", help="say what would be trained and about how long it takes, then stop")
+    timed = f"records whose per-epoch times estimate how long the runs take, besides those in --out (default: {TIMINGS})"
+    p.add_argument("--timings", default=TIMINGS, metavar="DIR", help=timed)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -140,10 +144,12 @@ def writable(folder: Path, what: str = "--out") -> None:
 
 
 def data_ready(configs: list[Config], args: argparse.Namespace) -> None:
-    """Check each device and load each dataset the configurations need once, before any training."""
+    """Check each device and, unless it is a dry run, load each dataset the configurations need once, before any training."""
 
     for device in {c.device for c in configs}:
         resolve_device(device)
+    if args.dry_run:  # a dry run downloads nothing
+        return
     for name, gray in sorted({(c.dataset, c.grayscale) for c in configs}):
         load_dataset(name, args.data_dir, grayscale=gray, download=args.download)
 
@@ -174,7 +180,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _sweeper(args: argparse.Namespace) -> Callable[[list[Config]], None]:
-    """``run(configs)``: the pending ones through the executor the flags name, with a progress bar."""
+    """``run(configs)``: what it will train and about how long that takes, then (unless a dry run) the pending ones
+    through the executor the flags name, with a progress bar."""
 
     ensemble = torch.cuda.is_available() if args.ensemble is None else args.ensemble
     workers = (os.cpu_count() or 1) if args.workers is None else args.workers
@@ -186,14 +193,16 @@ def _sweeper(args: argparse.Namespace) -> Callable[[list[Config]], None]:
     writable(Path(args.out))
 
     def sweep(configs: list[Config]) -> None:
-        todo = pending(configs, args.out)
-        if todo and not args.scheduler:  # a cluster's workers read their own data folder
-            data_ready(todo, args)
-        client = _dask(args, workers) if todo and args.executor == "dask" else None
+        planned, said = plan(configs, args.out, workers, args.timings), functools.partial(print, flush=True)
+        if planned.todo and not args.scheduler:  # a cluster's workers read their own data folder
+            data_ready(planned.todo, args)
+        if args.dry_run:
+            said(planned)
+            return
+        client = _dask(args, workers) if planned.todo and args.executor == "dask" else None
         try:
             executor = client.get_executor() if client else None
-            said = functools.partial(print, flush=True)
-            run_sweep(configs, args.out, args.data_dir, executor, workers, ensemble, None, args.threads, args.download, said)
+            run_sweep(configs, args.out, args.data_dir, executor, workers, ensemble, None, args.threads, args.download, said, planned)
         finally:
             if client:
                 client.close()
@@ -222,6 +231,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     configs, sweep = expand(load_grid(args.grid), source=args.grid), _sweeper(args)  # every flag checked before any output
     print(f"{args.grid}: ", end="")
     sweep(configs)
+    _dry_run_said(args)
     return 0
 
 
@@ -229,8 +239,16 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     bad = [r for r in args.ratios if r not in RATIOS]
     if bad:
         raise ConfigError(f"--ratios {bad[0]:g} is not allowed; the protocol's ratios are {', '.join(map(str, RATIOS))}")
-    reproduce(args.datasets, args.ratios, args.out, _sweeper(args), studies=args.studies, stages=args.stages, schedule=args.schedule)
+    settings = {"studies": args.studies, "stages": args.stages, "schedule": args.schedule, "dry_run": args.dry_run}
+    reproduce(args.datasets, args.ratios, args.out, _sweeper(args), **settings)
+    _dry_run_said(args)
     return 0
+
+
+def _dry_run_said(args: argparse.Namespace) -> None:
+    """After a dry run, that it trained nothing."""
+    if args.dry_run:
+        print("--dry-run: nothing trained, nothing written")
 
 
 def cmd_filters(args: argparse.Namespace) -> int:

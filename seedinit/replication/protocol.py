@@ -219,8 +219,10 @@ def reproduce(
     stages: Iterable[int] = (1, 2),
     log: Callable[[str], Any] = print,
     schedule: str = "converged",
+    dry_run: bool = False,
 ) -> None:
-    """Run the ``stages`` through ``run(configs)``, a resumable sweep writing records into ``out``."""
+    """Run the ``stages`` through ``run(configs)``, a resumable sweep writing records into ``out``; ``dry_run``: ``run`` only
+    says what it would train, so no stage is timed."""
     datasets, ratios, stages = list(datasets), list(ratios), set(stages)
     for stage in sorted(stages):
         records = load_records(out) if Path(out).exists() else []
@@ -233,7 +235,8 @@ def reproduce(
         if longer:
             log(f"stage {stage}: {len(longer)} runs reached the cap unconverged; again with {EXTEND} times the cap")
             run(longer)
-        log(f"stage {stage} took {time.perf_counter() - t0:.0f} s")
+        if not dry_run:
+            log(f"stage {stage} took {time.perf_counter() - t0:.0f} s")
 
 
 # The comparison study: data-driven initializers beside MSRA and the paper's reading (their runs are Table 2's), in the

@@ -5,24 +5,30 @@ and ``seeds``. Runs already recorded (``runs.recorded_in``) are skipped; each fi
 is written at once (atomically), so a sweep killed at any point loses only the runs in
 flight. With ``ensemble``, runs that share their data and training settings form one
 task, trained together (``torch.func``); otherwise each run is a task of its own.
+Before training, a sweep's ``Plan`` says what it will train and about how long that takes,
+estimated from recorded runs of the same settings (``estimate``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import heapq
 import itertools
+import math
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 import torch
 import yaml
 from tqdm import tqdm
 
-from ..config import Config
+from ..config import DEFAULTS, Config
 from ..data import DataError, Dataset, load_dataset
 from ..experiment import run_together
 from ..options import ConfigError
@@ -31,6 +37,14 @@ from ..training import Checkpoint
 from .runs import recorded_in
 
 GRID_KEYS = ("base", "grid", "seeds")
+TIMINGS = "book/results"  # the edition's records, whose per-epoch times estimate a sweep's time wherever it writes
+STUDIES = {  # runs' roles in words, for the cost of each study
+    "delta-grid": "δ grids",
+    "table2": "Table 2",
+    "study:resnet": "ResNet-8 study",
+    "study:full-set": "whole-training-set study",
+    "user": "other runs",
+}
 
 
 class SweepError(RuntimeError):
@@ -75,10 +89,156 @@ def expand(spec: dict[str, Any], source: str = "grid") -> list[Config]:
     return list(unique.values())
 
 
+def records_in(folder: str | os.PathLike | None) -> list[dict[str, Any]]:
+    """The records in ``folder``, none where it does not exist; an unreadable record raises RecordError."""
+    return load_records(folder) if folder is not None and Path(folder).is_dir() else []
+
+
 def pending(configs: Iterable[Config], out: str | os.PathLike) -> list[Config]:
     """The configurations not recorded in ``out`` (``runs.recorded_in``); an unreadable record raises RecordError."""
-    is_recorded = recorded_in(load_records(out) if Path(out).is_dir() else [])
+    is_recorded = recorded_in(records_in(out))
     return [c for c in configs if not is_recorded(c)]
+
+
+def _share(ratio: float, val_fraction: float) -> float:
+    """The share of its dataset's training images a run trains on: its ratio less its validation part."""
+    return ratio * (1 - val_fraction)
+
+
+@dataclasses.dataclass(frozen=True)
+class Timing:
+    """What a record says of its run's time: seconds per epoch and per unit of ``_share``, and epochs trained."""
+
+    ratio: float
+    per_epoch: float
+    epochs: int
+    converged: bool  # trained until converged, not on a fixed schedule
+    gpu: bool
+
+    @classmethod
+    def of(cls, record: dict[str, Any]) -> Timing:
+        c, epochs = {**DEFAULTS, **record["config"]}, len(record["history"])
+        gpu = not record.get("provenance", {}).get("device", "cpu").startswith("cpu")
+        per_epoch = record["seconds"]["train"] / epochs / _share(c["ratio"], c["val_fraction"])
+        return cls(c["ratio"], per_epoch, epochs, c["stop"] == "converged", gpu)
+
+
+def _nearest(timings: list[Timing], ratio: float, value: Callable[[Timing], float]) -> float:
+    """The median ``value`` of the ``timings`` at the recorded ratio nearest to ``ratio``."""
+    near = min({t.ratio for t in timings}, key=lambda q: abs(math.log(q / ratio)))
+    return median(value(t) for t in timings if t.ratio == near)
+
+
+def _epochs(cfg: Config, same: list[Timing]) -> float:
+    """How many epochs ``cfg`` trains: its schedule, or, until converged, as many as recorded runs of its kind took (at most its cap)."""
+    converged = [t for t in same if t.converged]
+    if cfg.stop != "converged" or not converged:
+        return cfg.epochs
+    return min(cfg.epochs, _nearest(converged, cfg.ratio, lambda t: t.epochs))
+
+
+@dataclasses.dataclass(frozen=True)
+class Estimate:
+    """The estimated compute seconds of each run that has recorded runs of its dataset, init and model to go by."""
+
+    seconds: list[float]
+    unknown: int  # runs with none to go by
+    devices: frozenset[bool]  # the recorded runs it went by ran on a GPU (True), on a CPU (False)
+
+    def wall(self, workers: int) -> float:
+        """Seconds until ``workers`` have trained the runs, each run to the first worker free, the longest first."""
+        free = [0.0] * max(1, min(workers, len(self.seconds)))
+        for s in sorted(self.seconds, reverse=True):
+            heapq.heappush(free, heapq.heappop(free) + s)
+        return max(free)
+
+    def words(self, workers: int) -> str:
+        """The estimate as one clause, saying what it rests on."""
+        none = "no recorded run of the same dataset, initialization and model"
+        if not self.seconds:
+            return f"no estimate of the time: {none}"
+        on = {frozenset({False}): "a CPU", frozenset({True}): "a GPU"}.get(self.devices, "CPUs and GPUs")
+        basis = f"from recorded runs of the same dataset, initialization and model, on {on}"
+        told = f"about {duration(self.wall(workers))} on {workers} worker{'s' * (workers != 1)} ({basis})"
+        return told + (f"; {self.unknown} of them not counted: {none}" if self.unknown else "")
+
+
+def estimate(configs: Iterable[Config], records: list[dict[str, Any]], gpu: bool = False) -> Estimate:
+    """Each run's compute seconds from ``records`` of its dataset, init and model (run on a GPU if ``gpu`` and the run may use
+    one, on a CPU otherwise, where there are such): the median seconds per epoch at the recorded ratio nearest to its own,
+    scaled by training-set size, times its epochs (``_epochs``)."""
+    kinds: dict[tuple, list[Timing]] = {}
+    for r in records:
+        if r["history"]:
+            c = {**DEFAULTS, **r["config"]}
+            kinds.setdefault((c["dataset"], c["init"], c["model"]), []).append(Timing.of(r))
+    seconds, unknown, devices = [], 0, set()
+    for cfg in configs:
+        same = kinds.get((cfg.dataset, cfg.init, cfg.model), [])
+        timed = [t for t in same if t.gpu == (gpu and cfg.device != "cpu")] or same
+        if not timed:
+            unknown += 1
+            continue
+        devices |= {t.gpu for t in timed}
+        per_epoch = _nearest(timed, cfg.ratio, lambda t: t.per_epoch) * _share(cfg.ratio, cfg.val_fraction)
+        seconds.append(per_epoch * _epochs(cfg, same))
+    return Estimate(seconds, unknown, frozenset(devices))
+
+
+def duration(seconds: float) -> str:
+    """A duration in the unit a reader plans with: ``under a minute``, ``25 min``, ``2.5 h``, ``14 h``."""
+    if seconds < 60:
+        return "under a minute"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h" if seconds < 10 * 3600 else f"{seconds / 3600:.0f} h"
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """What a sweep will do: of its ``total`` runs, those not recorded (``todo``), how many of them go on from a saved state,
+    and their estimated time on ``workers``."""
+
+    total: int
+    todo: list[Config]
+    resumed: int
+    cost: Estimate
+    workers: int
+
+    def __str__(self) -> str:
+        going_on = f" ({self.resumed} going on from a saved state)" if self.resumed else ""
+        runs = f"{self.total} run{'s' * (self.total != 1)}"
+        said = f"{runs}, {self.total - len(self.todo)} recorded already, {len(self.todo)} to run{going_on}"
+        return said + (f"; {self.cost.words(self.workers)}" if self.todo else "")
+
+
+def plan(configs: list[Config], out: str | os.PathLike, workers: int = 1, timings: str | os.PathLike | None = TIMINGS) -> Plan:
+    """The ``Plan`` of a sweep of ``configs`` into ``out``, reading its records once; the time is estimated from them and
+    from those in ``timings`` (an absent folder adds none)."""
+    records = records_in(out)
+    is_recorded = recorded_in(records)
+    todo = [c for c in configs if not is_recorded(c)]
+    same = timings is None or not Path(timings).is_dir() or Path(timings).resolve() == Path(out).resolve()
+    cost = estimate(todo, records + ([] if same else records_in(timings)), torch.cuda.is_available())
+    return Plan(len(configs), todo, sum(checkpoint_path(out, c).exists() for c in todo), cost, workers)
+
+
+def costs(records: list[dict[str, Any]], workers: int = 2) -> list[dict[str, Any]]:
+    """Per study of ``records``, then for all of them: runs, the compute hours their records hold (``recorded``), and the
+    hours to train them again on a CPU with ``workers`` workers (``again``, ``estimate``'s)."""
+    studies: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        studies.setdefault(r["config"].get("role", "user"), []).append(r)
+    rows = []
+    for name, group in [*sorted(studies.items()), ("all", records)]:
+        again = estimate([Config.from_dict(r["config"]) for r in group], records)
+        rows.append({
+            "study": "all runs" if name == "all" else STUDIES.get(name, f"{name.removeprefix('study:')} study"),
+            "runs": len(group),
+            "recorded (h)": sum(r["seconds"]["train"] + r["seconds"]["init"] for r in group) / 3600,
+            "again (h)": again.wall(workers) / 3600,
+        })  # fmt: skip
+    return rows
 
 
 def tasks(configs: list[Config], ensemble: bool = False) -> list[list[Config]]:
@@ -123,15 +283,16 @@ def run_sweep(
     threads: int | None = None,
     download: bool = True,
     log: Callable[[str], Any] | None = None,
+    planned: Plan | None = None,
 ) -> list[str]:
     """Run what is pending through ``executor`` (a spawned process pool of ``workers`` by default), each
     task on ``threads`` torch threads (default: the cores shared out among the workers); with ``log``, what it will do
-    is said first (runs recorded already, runs to train) and a progress bar follows the runs."""
-    runs = pending(configs, out)
+    is said first (its ``Plan``: runs recorded already, runs to train, their estimated time) and a progress bar follows
+    the runs. ``planned``: the plan of these ``configs``, where the caller has made it (the records are read once)."""
+    planned = planned or plan(configs, out, workers, TIMINGS if log else None)
+    runs = planned.todo
     if log:
-        saved = sum(checkpoint_path(out, c).exists() for c in runs)
-        going_on = f" ({saved} going on from a saved state)" if saved else ""
-        log(f"{len(configs)} runs, {len(configs) - len(runs)} recorded already, {len(runs)} to run{going_on}")
+        log(str(planned))
     bar = tqdm(total=len(runs), desc="runs", unit="run", disable=log is None or not runs)
     todo = tasks(runs, ensemble)
     threads = threads or max(1, (os.cpu_count() or 1) // workers)
