@@ -13,7 +13,7 @@ from ..config import Config
 from .cost import fit, fixed_grid, project, work
 from .runs import with_windows
 from .statistics import table2
-from .tables import delta_choice, runs_frame
+from .tables import delta_choice, machine_of, runs_frame
 
 
 def load_archive(path: str | Path) -> list[dict[str, Any]]:
@@ -40,26 +40,27 @@ def benchmarks(folder: str | Path) -> pd.DataFrame:
 
 
 def run_costs(records: list[dict[str, Any]]) -> pd.DataFrame:
-    """Per machine, commit, cell and ensemble size: runs, mean init seconds, mean wall seconds and milliseconds per optimizer step."""
-    rows = []
-    for r in records:
-        c, s, k = r["config"], r["seconds"], r.get("ensemble", 1)
-        steps = -(-r["sizes"]["train"] // c["batch_size"]) * len(r["history"])
-        rows.append({"machine": r["provenance"]["device"], "commit": str(r["provenance"]["git_commit"])[:10], "dataset": c["dataset"]})
-        rows[-1] |= {
-            "ratio": c["ratio"],
-            "role": c.get("role", "user"),
-            "ensemble": k,
-            "steps": steps,
-            "init_s": s["init"],
-            "wall_s": s["train"] * k,
-        }
-    t = pd.DataFrame(rows)
+    """Per machine, cell and ensemble size (runs trained as one): runs, mean seconds to initialize, mean minutes of
+    training per run and milliseconds per optimizer step; ``run_list`` has every run."""
+    t = run_list(records)
     if t.empty:
         return t
-    keys = ["machine", "commit", "dataset", "ratio", "role", "ensemble"]
-    per = t.groupby(keys).agg(runs=("wall_s", "size"), init_s=("init_s", "mean"), wall_s=("wall_s", "mean"), steps=("steps", "mean"))
-    return per.assign(ms_per_step=1000 * per["wall_s"] / per["steps"]).reset_index()
+    per = t.groupby(["machine", "dataset", "ratio", "ensemble"])
+    per = per.agg(runs=("wall_s", "size"), init_s=("init_s", "mean"), wall_s=("wall_s", "mean"), steps=("steps", "mean"))
+    per = per.assign(minutes=per["wall_s"] / 60, ms_per_step=1000 * per["wall_s"] / per["steps"])
+    return per.drop(columns=["wall_s", "steps"]).reset_index()
+
+
+def run_list(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """Every run's timings: its machine, commit, cell, role, ensemble size, optimizer steps, and init and wall seconds."""
+    rows = []
+    for r in records:
+        c, s, k, made = r["config"], r["seconds"], r.get("ensemble", 1), r["provenance"]
+        steps = -(-r["sizes"]["train"] // c["batch_size"]) * len(r["history"])
+        rows.append({"machine": machine_of(made), "commit": str(made["git_commit"])[:10], "dataset": c["dataset"]})
+        rows[-1] |= {"ratio": c["ratio"], "role": c.get("role", "user"), "ensemble": k, "steps": steps, "init_s": s["init"]}
+        rows[-1]["wall_s"] = s["train"] * k
+    return pd.DataFrame(rows)
 
 
 def gpu_grid(folder: str | Path) -> tuple[pd.DataFrame, str]:

@@ -38,11 +38,11 @@ HEADERS = {
     "q34": "Q3/4", "val_q34": "val Q3/4", "converged_at": "converged at epoch", "loss_start": "loss at window start",
     "loss_end": "loss at the end", "gain": "accuracy gain over the window", "seeded": "filters seeded", "runs": "runs",
     "git_commit": "commit", "device": "device", "stop": "training", "sd": "sd", "lowest": "lowest", "images": "training images",
-    "conv_relu": "ReLU after convs", "inputs": "inputs", "reaches": "mean + 2 sd ≥ 98.71 %", "delta_converged": "δ (until converged)",
-    "val_q34_converged": "val Q3/4 (until converged)", "same": "same δ",
+    "conv_relu": "ReLU after convs", "inputs": "inputs", "reaches": "mean + 2 sd ≥ 98.71 %", "delta_converged": "δ until converged",
+    "val_q34_converged": "its val Q3/4", "same": "same δ",
     "first_cap": "first cap", "cap": "cap", "identical": "first epochs identical",
-    "same_device": "same device and threads", "margin": "its margin over the grid's δ",
-    "check_runs": "check runs", "check_size": "check runs planned", "check_sd": "sd at it (until converged)",
+    "same_device": "same device and threads", "margin": "margin (points)",
+    "check_runs": "runs", "check_size": "planned", "check_sd": "its sd (points)",
     "stopped": "last epoch", "seed": "RNG seed",
     "n_arm": "n arm", "arm_mean": "arm mean", "arm_sd": "arm sd", "ci_low": "95 % CI low", "ci_high": "95 % CI high", "ci": "95 % CI",
     "tracked": "tracked runs", "acc1": "acc. after 1 epoch", "acc5": "acc. after 5 epochs", "to95": "epochs to 95 %", "init_s": "init (s)",
@@ -52,7 +52,8 @@ HEADERS = {
     "margin_se": "its standard error", "msra": "MSRA", "lead": "best δ − MSRA", "below_msra": "below MSRA at every δ",
     "cells": "cells", "tau": "τ", "i2": "I²", "median_epoch": "median epoch converged",
     "median_loss_start": "median loss at window start", "median_loss_end": "median loss at the end",
-    "median_gain": "median accuracy gain over the window",
+    "median_gain": "median accuracy gain over the window", "ensemble": "trained together", "minutes": "minutes per run",
+    "ms_per_step": "ms per step", "wall_s": "wall time (s)", "machine": "machine",
 }  # fmt: skip
 
 
@@ -189,9 +190,28 @@ def claims_said(verdicts: pd.Series) -> str:
 
 
 def abstract_table(t2: pd.DataFrame) -> pd.io.formats.style.Styler:
-    """Table 2 for the abstract, narrow enough for a phone: per cell, both arms' means, the difference and the verdict."""
-    shown = readable(t2.reindex(columns=["dataset", "ratio", "msra_mean", "seed_mean", "diff", "verdict"]))
-    return shown.relabel_index(["dataset", "r", "MSRA", "seed filters", "difference (points)", "verdict"], axis="columns")
+    """Table 2 for the abstract, narrow enough for a phone: per cell in the paper's order, both arms' mean Q3/4 (%), the
+    difference in points and the verdict."""
+    t = t2.reindex(columns=["dataset", "ratio", "msra_mean", "seed_mean", "diff", "verdict"])
+    t = t.sort_values(["dataset", "ratio"], key=lambda c: c.map(list(SPECS).index) if c.name == "dataset" else c)
+    shown = pd.DataFrame({"dataset": [words("dataset", d) for d in t["dataset"]], "r": [f"{100 * r:g}{SPACE}%" for r in t["ratio"]]})
+    shown = shown.assign(
+        **{"MSRA (%)": [f"{100 * x:.2f}" for x in t["msra_mean"]], "seed filters (%)": [f"{100 * x:.2f}" for x in t["seed_mean"]]}
+    )
+    shown = shown.assign(**{"difference (points)": [points(x, True) for x in t["diff"]], "verdict": t["verdict"].fillna("–").to_list()})
+    return shown.style.hide(axis="index").set_table_attributes('class="abstract"')
+
+
+def readings_shown(s: pd.DataFrame) -> list[pd.io.formats.style.Styler]:
+    """The readings table (``tables.readings_table``) as the book shows it, per dataset and reading (rows) and δ
+    (columns): mean Q3/4 with its runs in parentheses, then the share of each layer's filters seeded."""
+    s = s.assign(dataset=[words("dataset", d) for d in s["dataset"]], reading=[arm_words(a) for a in s["arm"]])
+    s = s.assign(
+        delta=["MSRA" if d != d else f"δ = {d:g}" for d in s["delta"]], cell=[f"{percent(q)} ({n})" for q, n in zip(s["q34"], s["runs"])]
+    )
+    accuracy = s.pivot(index=["dataset", "reading"], columns="delta", values="cell").fillna("").rename_axis(columns=None)
+    seeded = s[s["arm"] != "msra"].pivot(index=["dataset", "reading"], columns="delta", values="seeded").rename_axis(columns=None)
+    return [accuracy.style, seeded.style.format(lambda v: f"{100 * v:.0f}{SPACE}%", na_rep="")]
 
 
 def headline(df: pd.DataFrame, deltas: pd.DataFrame, planned: int = 0) -> dict[str, Any]:

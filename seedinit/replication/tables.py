@@ -9,6 +9,7 @@ DataFrame the notebooks show as it is.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -267,14 +268,21 @@ def schedule_table(df: pd.DataFrame, deltas: pd.DataFrame) -> pd.DataFrame:
 PROVENANCE = ("git_commit", "machine", "device", "python", "torch", "torchvision", "numpy")
 
 
+def machine_of(provenance: dict[str, Any]) -> str:
+    """The machine a record names (CPU model and cores, or GPU); a record older than that names only its device."""
+    if provenance.get("machine"):
+        return provenance["machine"]
+    cpu = re.match(r"cpu \((\S+), .*\)$", device := str(provenance.get("device", "–")))
+    return f"an {cpu[1]} CPU (model not recorded)" if cpu else device
+
+
 def machines(records: list[dict[str, Any]]) -> pd.DataFrame:
-    """Per machine (CPU model and cores, or GPU; the device where older records did not name the CPU): its runs, the
-    code commits they came from and the torch versions; ``provenance_list`` has every run."""
+    """Per machine (``machine_of``): its runs, the code commits they came from and the torch versions; ``provenance_list``
+    has every run."""
     runs = provenance_list(records)
     if runs.empty:
         return runs
-    older = runs["device"].str.replace(r"^cpu \((\S+), .*\)$", r"an \1 CPU (model not recorded)", regex=True)
-    runs["machine"] = runs["machine"].where(runs["machine"] != "–", older)
+    runs["machine"] = [machine_of(r["provenance"]) for r in records]
     per = runs.groupby("machine").agg(runs=("git_commit", "size"), commits=("git_commit", "nunique"), torch=("torch", "unique"))
     return per.assign(torch=per["torch"].map(", ".join)).sort_values("runs", ascending=False).reset_index()
 
