@@ -54,7 +54,7 @@ class LayerReport:
 
     def __str__(self) -> str:
         kept = f" (the other {self.filters - self.seeded} keep their weights)" if self.seeded < self.filters else ""
-        return f"{self.layer}: {self.seeded} of {self.filters} filters set from {self.candidates} candidates{kept}"
+        return f"{self.layer}: {self.seeded} of {self.filters} filters set from the data, which offered {self.candidates}{kept}"
 
 
 class _Stop(Exception):
@@ -166,7 +166,7 @@ def init_convs_(
             reports.append(LayerReport(name, conv.out_channels, candidates, len(w), scores, time.perf_counter() - t0))
     short = [str(r) for r in reports if r.seeded < r.filters]
     if short:  # the data gave too few candidates: more images, or larger ones, give more
-        warnings.warn(f"{who}: the data set only some filters of {len(short)} layers: {'; '.join(short)}", UserWarning, stacklevel=3)
+        warnings.warn(f"{who}: the data set only some filters of these layers: {'; '.join(short)}", UserWarning, stacklevel=3)
     return reports
 
 

@@ -44,7 +44,7 @@ def test_filters_draws_a_png(tiny_mnist):
     done = seedinit("filters", "--init", "seed", "--ratio", "1", "--data-dir", str(tiny_mnist), "--out", str(png))
     assert done.returncode == 0, done.stderr
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert re.search(r"c1: \d+ of 20 filters set from \d+ candidates", done.stdout)
+    assert re.search(r"c1: \d+ of 20 filters set from the data, which offered \d+", done.stdout)
     assert re.search(r"c3: \d+ of 50 filters set", done.stdout)
 
 

@@ -54,7 +54,7 @@ def test_seed_init_runs_each_layer_once_and_stops_there():
 def test_fewer_candidates_than_filters_keep_their_random_init():
     model = msra_init_(LeNet5(), torch.Generator().manual_seed(0))
     before = model.c1.weight.detach().clone()
-    with pytest.warns(UserWarning, match=r"seed_init_: the data set only some filters of 1 layers: c1: \d of 20 filters"):
+    with pytest.warns(UserWarning, match=r"seed_init_: the data set only some filters of these layers: c1: \d of 20 filters"):
         reports = seed_init_(model, images(n=5), delta=1.0, layers=["c1"], **ALGO)
     n = reports[0].seeded
     assert 0 < n <= 5
@@ -73,9 +73,9 @@ def test_a_network_the_data_cannot_fill_is_named_layer_by_layer():
     short = [r for r in reports if r.seeded < r.filters]
     assert any(r.layer.startswith("layer4") for r in short) and len(caught) == 1
     message = str(caught[0].message)
-    assert message.startswith(f"seed_init_: the data set only some filters of {len(short)} layers: ")
+    assert message.startswith("seed_init_: the data set only some filters of these layers: ")
     for r in short:
-        assert f"{r.layer}: {r.seeded} of {r.filters} filters set from {r.candidates} candidates" in message
+        assert f"{r.layer}: {r.seeded} of {r.filters} filters set from the data, which offered {r.candidates}" in message
         assert f"(the other {r.filters - r.seeded} keep their weights)" in str(r)
 
 
