@@ -242,7 +242,8 @@ def test_a_table_reads_as_the_book_shows_it():
     headers = re.findall(r"<th [^>]*col_heading[^>]*>([^<]*)</th>", html)
     assert headers == ["dataset", "r", "arm", "difference to MSRA (points)", "95 % CI", "Q3/4", "p (Holm)", "p (Welch)", "steps", "same δ"]
     rows = [[unescape(c) for c in re.findall(r"<td [^>]*>(.*?)</td>", row)] for row in re.findall(r"<tr>(.*?)</tr>", html, re.S)[1:]]
+    nb, nn = "\u00a0", "\u202f"  # no-break spaces: an interval and a percentage stay on one line
     assert rows == [  # words, not names; points with a true minus, never "−0.00"; one p-value format; whole numbers
-        ["CIFAR-10", "1\u202f%", "He-scaled seed filters", "+0.00", "−2.00 to +2.00", "50.00\u202f%", "–", "0.00011", "1,200", "yes"],
-        ["MNIST", "9.33\u202f%", "k-means", "+1.23", "+0.10 to +3.00", "98.77\u202f%", "< 1e-10", "0.48", "1,520", "no"],
+        ["CIFAR-10", f"1{nn}%", "He-scaled seed filters", "+0.00", f"−2.00{nb}to{nb}+2.00", f"50.00{nn}%", "–", "0.00011", "1,200", "yes"],
+        ["MNIST", f"9.33{nn}%", "k-means", "+1.23", f"+0.10{nb}to{nb}+3.00", f"98.77{nn}%", "< 1e-10", "0.48", "1,520", "no"],
     ]

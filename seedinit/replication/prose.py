@@ -116,7 +116,7 @@ def readable(t: pd.DataFrame) -> pd.io.formats.style.Styler:
     p-values in one format, counts as whole numbers, yes/no for truth values, no index. A column named with a suffix,
     such as ``msra_mean (book)``, gets its name's header and format."""
     if {"ci_low", "ci_high"} <= set(t.columns):  # one column: the interval as readers write it
-        ci = [f"{points(lo, True)} to {points(hi, True)}" if lo == lo else "–" for lo, hi in zip(t["ci_low"], t["ci_high"])]
+        ci = [f"{points(lo, True)}\u00a0to\u00a0{points(hi, True)}" if lo == lo else "–" for lo, hi in zip(t["ci_low"], t["ci_high"])]
         t = t.assign(ci_low=ci).drop(columns="ci_high").rename(columns={"ci_low": "ci"})
     base = {c: str(c).partition(" (")[0] for c in t.columns}
     name = {c: HEADERS.get(b, b) + str(c)[len(b) :] for c, b in base.items()}
@@ -138,7 +138,7 @@ def readable(t: pd.DataFrame) -> pd.io.formats.style.Styler:
             formats[c] = "{:,.0f}"  # counts and medians of epochs that came out whole
         elif pd.api.types.is_float_dtype(values):
             formats[c] = "{:.3g}"
-    styled = shown.style.hide(axis="index").format(formats, na_rep="–")
+    styled = shown.style.hide(axis="index").format(formats, na_rep="–").set_table_attributes('class="results"')
     return styled.relabel_index([name[c] for c in t.columns], axis="columns")
 
 
