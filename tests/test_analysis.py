@@ -233,7 +233,7 @@ def test_a_run_that_converged_near_chance_level_is_named():
 
 
 def test_a_table_reads_as_the_book_shows_it():
-    from seedinit.replication.prose import readable
+    from seedinit.replication.styling import readable
 
     t = pd.DataFrame({"dataset": ["cifar10", "mnist"], "ratio": [0.01, 0.0933], "arm": ["seed[he]", "kmeans"]})
     t = t.assign(diff=[-0.00001, 0.0123], ci_low=[-0.02, 0.001], ci_high=[0.02, 0.03], q34=[0.5, 0.98765])
