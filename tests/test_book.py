@@ -39,6 +39,7 @@ PAGES = (
     "book/executed/comparison.html",
     "book/discussion.html",
 )  # those not built are skipped
+PROSE = ("book/intro.html", "book/discussion.html")  # pages that may hold no table or figure
 # Names only the code knows, as a reader would meet them in prose, tables or captions (code blocks aside).
 INTERNAL = re.compile(
     r"\b(mnist|cifar10|cifar100|fashion_mnist|table2|q34|val_q34|wall_s|ms_per_step|results_dir|val_fraction)\b"
@@ -124,7 +125,7 @@ def test_book_pages_results_and_claims_exist(built):
 def test_the_abstract_shows_the_numbers_of_the_records(built, abstract):
     page = (built / "book/intro.html").read_text()
     summary = page.split('id="reproducibility-summary"', 1)[1].split("</section>", 1)[0]
-    assert len(abstract) >= 7
+    assert len(abstract) >= 4 and 'class="abstract"' in summary, "three sentences and the table"
     assert re.findall(r'<span class="pasted-text">([^<]*)</span>', summary) == [html.escape(text, quote=False) for _, text in abstract]
 
 
@@ -252,7 +253,7 @@ def test_no_table_or_figure_overflows_its_column(browser, built, page, width):
     found = browser.execute_script(OVERFLOW, width == "desktop" or page == "book/intro.html")  # a phone may scroll wide results
     ARTIFACTS.mkdir(exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / f"{Path(page).stem}-{WIDTHS[width][0]}px.png"))
-    assert found["measured"] > 0 or page == "book/intro.html", "the page has tables or figures to measure"
+    assert found["measured"] > 0 or page in PROSE, "the page has tables or figures to measure"
     assert found["overflowing"] == [] and found["page"] <= found["view"], found
 
 

@@ -86,5 +86,6 @@ def test_the_comparison_notebook_shows_its_table_forest_plot_and_counts(tmp_path
     assert said["verdicts"] == "PCA: better in 1 of 1 cell; the paper's seed filters: worse in 1 of 1 cell"  # the reading's counts
     assert said["speed_paper"].startswith("not yet measured") and said["resnet_verdicts"].startswith("not yet measured")
     assert "needs the ResNet study's runs" in shown
-    assert said["missing"].startswith("CIFAR-10, r = 1 %: repaired reading's δ grid 0 of 27, LeNet-5 comparison 0 of 43 runs;")
-    assert "MNIST, r = 10 %: repaired reading's δ grid 0 of 27, LeNet-5 comparison 0 of 43 runs" in said["missing"]  # no seed arm
+    waiting = "CIFAR-10, r = 1 %: repaired reading's δ grid 0 of 27, LeNet-5 comparison 0 of 43 runs;"
+    assert said["recording"].startswith(f"Still being recorded (runs recorded of planned): {waiting}")
+    assert "MNIST, r = 10 %: repaired reading's δ grid 0 of 27, LeNet-5 comparison 0 of 43 runs" in said["recording"]  # no seed arm

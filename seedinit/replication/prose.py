@@ -50,6 +50,8 @@ def answer(t2: pd.DataFrame, which: str = "convergence protocol") -> str:
         for i, (v, k) in enumerate(counts.items())
     ]
     said = ", ".join(said[:-1]) + " and " + said[-1] if len(said) > 1 else said[0]
+    if n == 1:
+        said = f"{VERDICT_WORDS[counts.index[0]]} in the one cell of Table 2 recorded"
     datasets = [
         words("dataset", d) for d in sorted(set(t2["dataset"]), key=lambda d: (d not in SPECS, list(SPECS).index(d) if d in SPECS else d))
     ]

@@ -133,7 +133,7 @@ def abstract_table(t2: pd.DataFrame) -> pd.io.formats.style.Styler:
     shown = shown.assign(
         **{"MSRA (%)": [f"{100 * x:.2f}" for x in t["msra_mean"]], "seed filters (%)": [f"{100 * x:.2f}" for x in t["seed_mean"]]}
     )
-    shown = shown.assign(**{"difference (points)": [points(x, True) for x in t["diff"]], "verdict": t["verdict"].fillna("–").to_list()})
+    shown = shown.assign(**{"seed − MSRA (points)": [points(x, True) for x in t["diff"]], "verdict": t["verdict"].fillna("–").to_list()})
     return shown.style.hide(axis="index").set_table_attributes('class="abstract"')
 
 
