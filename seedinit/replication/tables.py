@@ -87,11 +87,6 @@ def runs_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     return df
 
 
-def grid_runs(df: pd.DataFrame, by: str = "val_q34", arm_name: str = "seed", stop: str = "fixed") -> pd.DataFrame:
-    """The delta grid's runs of ``arm_name`` trained with ``stop`` that have a ``by`` score: what ``delta_choice`` chooses from."""
-    return df[(df["role"] == "delta-grid") & (df["stop"] == stop) & (df["arm"] == arm_name) & df[by].notna()]
-
-
 def delta_choice(df: pd.DataFrame, by: str = "val_q34", arm: str = "seed", stop: str = "fixed") -> pd.DataFrame:
     """Per dataset and ratio, the delta of ``arm`` with the best mean ``by`` over the delta grid's runs trained with
     ``stop`` (``runs.best_deltas``). ``by="val_q34"`` is our choice; ``by="q34"`` the paper's (the best test accuracy),
