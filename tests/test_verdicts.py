@@ -12,7 +12,7 @@ from statsmodels.stats.weightstats import ttost_ind
 
 from seedinit import Config
 from seedinit.replication.claims import claims
-from seedinit.replication.statistics import MARGIN, difference_tests, pooled, robustness, table2
+from seedinit.replication.statistics import MARGIN, difference_tests, full_set_table, pooled, robustness, table2
 from seedinit.replication.tables import delta_choice, delta_margins, runs_frame, with_speed
 
 RNG = np.random.default_rng(0)
@@ -111,4 +111,6 @@ def test_the_whole_training_set_claim_waits_for_ten_runs_of_each_arm_then_is_jud
     assert verdict == "not yet judged" and evidence == "being recorded: MNIST (10 and 4 of 10 runs)"
     verdict, evidence = claims(t2, runs_frame(msra + seed)).iloc[-1][["verdict", "this edition"]]
     assert verdict == "reproduced" and evidence == "1 cell: equivalent in 1"  # the baseline study's MSRA runs count
+    waiting, done = (full_set_table(runs_frame(msra + seed[:k]), planned=10).set_index("arm") for k in (4, 10))
+    assert waiting.at["seed", "verdict"] == "still being recorded" and done.at["seed", "verdict"] == "equivalent"
     assert math.isclose(runs_frame(msra + seed)["ratio"].max(), 1.0)

@@ -202,9 +202,12 @@ def robustness(df: pd.DataFrame, deltas: pd.DataFrame, role: str = "study:compar
     return t.assign(depends=t.filter(like="verdict").nunique(axis=1) > 1)
 
 
-def full_set_table(df: pd.DataFrame) -> pd.DataFrame:
-    """The whole-training-set study: each initializer against MSRA per dataset (converged runs), with its verdict."""
-    return against_msra(full_set_runs(df), converged_only=True)
+def full_set_table(df: pd.DataFrame, planned: int = 0) -> pd.DataFrame:
+    """The whole-training-set study: each initializer against MSRA per dataset (converged runs), with its verdict; where
+    either arm has fewer than ``planned`` runs recorded, the verdict waits ("still being recorded")."""
+    t = against_msra(full_set_runs(df), converged_only=True)
+    short = (t["n_msra"] + t["unconverged_both"] < planned) | (t["n_arm"] < planned)
+    return t.assign(verdict=t["verdict"].where(~short, "still being recorded")) if len(t) else t
 
 
 def by_size(df: pd.DataFrame, deltas: pd.DataFrame) -> pd.DataFrame:
