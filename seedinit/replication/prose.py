@@ -9,12 +9,11 @@ import numpy as np
 import pandas as pd
 
 from ..config import DEFAULTS
-from ..data import SPECS
 from .claims import claims
 from .protocol import READINGS, REPAIRED_ARM
 from .runs import cell_label, listed
 from .statistics import ALPHA, VERDICTS, against_msra, table2
-from .styling import words
+from .styling import paper_order, words
 from .tables import (
     GAIN,
     at_chance,
@@ -52,9 +51,7 @@ def answer(t2: pd.DataFrame, which: str = "convergence protocol") -> str:
     said = ", ".join(said[:-1]) + " and " + said[-1] if len(said) > 1 else said[0]
     if n == 1:
         said = f"{VERDICT_WORDS[counts.index[0]]} in the one cell of Table 2 recorded"
-    datasets = [
-        words("dataset", d) for d in sorted(set(t2["dataset"]), key=lambda d: (d not in SPECS, list(SPECS).index(d) if d in SPECS else d))
-    ]
+    datasets = [words("dataset", d) for d in sorted(set(t2["dataset"]), key=paper_order)]
     ratios = [f"{100 * r:g}" for r in sorted(t2["ratio"].unique())]
     trained = "trained until converged" if which == "convergence protocol" else "trained on a fixed schedule"
     on = f"{_joined(ratios)} % of {_joined(datasets)}"
