@@ -74,6 +74,7 @@ def sandbox(tmp_path, monkeypatch, datasets):
     tiny |= {"SEEDS": (0,), "STUDY_DELTAS": (0.5,), "VARIANTS": {"paper (top-k)": {}}, "SENSITIVITY": {}, "BASELINE_SIZES": ()}
     tiny |= {"CAFFE": {}, "UNTIL_CONVERGED": {"stop": "converged", "patience": 1, "score_epochs": 1, "rtol": 1.0}}
     tiny |= {"RESNET": protocol.RESNET | {"epochs": 3, "patience": 1, "score_epochs": 1, "rtol": 1.0}, "NEW_INITS": ("lsuv",)}
+    tiny |= {"FULL_SET_DATASETS": ("mnist",)}  # the whole fake CIFAR-100 (20,000 images) would be most of the time
     for name, value in tiny.items():
         monkeypatch.setattr(protocol, name, value)
     return tmp_path
