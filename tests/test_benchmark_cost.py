@@ -1,24 +1,10 @@
-"""seedinit.replication.cost: image passes, FLOPs against a hand count, and projections from recorded timings."""
-
-import math
+"""seedinit.replication.cost: image passes and FLOPs against a hand count; the protocol priced from recorded timings."""
 
 import pytest
 
 from seedinit import Config
-from seedinit.replication.cost import fit, fixed_grid, flops, passes, project, work
-from seedinit.stats import evaluated
-
-
-def record(config: Config, per_train: float, per_eval: float, device: str = "cpu (x86_64, 1 threads)", ensemble: int = 1) -> dict:
-    """A run record whose epochs took ``per_train`` s per trained image, plus ``per_eval`` per evaluated one where measured."""
-    sizes = {"train": 600, "val": 150, "test": 1000}
-    history = []
-    for e in range(1, config.epochs + 1):
-        entry = {"epoch": e, "seconds": per_train * sizes["train"]}
-        if evaluated(e, config.epochs, config.window):
-            entry |= {"test_acc": 0.5, "seconds": entry["seconds"] + per_eval * (sizes["test"] + sizes["val"])}
-        history.append(entry)
-    return {"config": config.to_dict(), "sizes": sizes, "history": history, "provenance": {"device": device}, "ensemble": ensemble}
+from seedinit.replication.cost import fixed_grid, flops, passes, work
+from seedinit.replication.performance import cpu_projection
 
 
 def test_passes_count_training_images_and_the_evaluated_epochs():
@@ -28,29 +14,22 @@ def test_passes_count_training_images_and_the_evaluated_epochs():
     assert ev == (10000 + 1200) * sum(1 for e in range(1, 41) if e >= 21 or e == 1 or e % 2 == 0)
 
 
-def test_fit_reads_the_rates_from_epoch_timings_and_project_prices_runs():
-    records = [record(Config(dataset="mnist", epochs=40), 2e-4, 1e-4), record(Config(dataset="mnist", epochs=40), 4e-4, 1e-4)]
-    records += [record(Config(dataset="mnist", epochs=40), 3e-4, 1e-4)]
-    records += [record(Config(dataset="cifar10", epochs=40), 5e-4, 2e-4)]
-    records.append(record(Config(dataset="mnist", epochs=40), 1.0, 1.0, device="NVIDIA H100"))  # another device: left out
-    records.append(record(Config(dataset="mnist", epochs=40), 1.0, 1.0, ensemble=10))  # a share of a joint run: left out
-    rates = fit(records)
-    assert list(rates["side"]) == [28, 32] and list(rates["runs"]) == [3, 1]
-    assert (rates.s_per_train_image[0], rates.s_per_eval_image[0]) == pytest.approx((3e-4, 1e-4))  # medians over runs
-    assert (rates.s_per_train_image[1], rates.s_per_eval_image[1]) == pytest.approx((5e-4, 2e-4))
-    runs = [Config(dataset="mnist", ratio=0.1, epochs=40, seed=s) for s in range(2)] + [Config(dataset="cifar100", ratio=0.1, epochs=40)]
-    grid = project(runs, rates, workers=2)
-    train, ev = passes(runs[0])
-    mnist = grid[grid.dataset == "mnist"].iloc[0]
-    assert mnist.runs == 2 and mnist.seconds == pytest.approx(2 * (3e-4 * train + 1e-4 * ev) / 2)
-    assert not math.isnan(grid[grid.dataset == "cifar100"].seconds.iloc[0])  # CIFAR-100 priced at 32x32's rate
+def test_the_whole_protocol_is_priced_per_cell_as_a_sweep_estimates_its_runs():
+    def record(dataset: str, init: str, seconds: float, device: str = "cpu (x86_64, 1 threads)", ensemble: int = 1) -> dict:
+        """A run of 40 epochs on 10 % of ``dataset`` that took ``seconds`` an epoch."""
+        history = [{"epoch": e, "train_loss": 1.0} for e in range(1, 41)]
+        config = Config(dataset=dataset, init=init, ratio=0.1, epochs=40).to_dict()
+        return {"config": config, "history": history, "seconds": {"train": 40 * seconds, "init": 0.0}, "ensemble": ensemble} | {
+            "provenance": {"device": device}
+        }
 
-
-def test_the_whole_protocol_can_be_priced():
-    configs = fixed_grid()
-    grid = project(configs, fit([record(Config(dataset=d, epochs=40), 1e-4, 1e-4) for d in ("mnist", "cifar10")]))
-    assert grid.runs.sum() == len(configs) == 9 * (30 + 30) + 10
-    assert grid.seconds.notna().all()
+    records = [record(d, i, 1.0) for d in ("mnist", "cifar10", "cifar100") for i in ("msra", "seed")]
+    records += [record("mnist", "msra", 100.0, device="cuda (NVIDIA H100)"), record("mnist", "seed", 100.0, ensemble=10)]  # left out
+    cost = cpu_projection(records, workers=2).set_index(["dataset", "ratio"])
+    assert cost.runs.sum() == len(fixed_grid()) == 9 * (30 + 30) + 10 and cost.hours.notna().all()
+    # MNIST r = 10 %: 30 grid runs on 8 % of the images, 40 Table-2 runs on 10 %; 1 s an epoch on 10 %, 40 epochs, 2 workers
+    assert cost.hours["mnist", 0.1] == pytest.approx((30 * 0.8 + 40) * 40 / 2 / 3600)
+    assert cost.hours["mnist", 0.01] == pytest.approx((30 * 0.08 + 30 * 0.1) * 300 / 2 / 3600)  # a tenth of the images, 300 epochs
 
 
 def test_flops_match_lenet5_multiply_adds_counted_by_hand():

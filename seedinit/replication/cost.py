@@ -1,11 +1,10 @@
-"""What runs cost: image passes of training and evaluation, their arithmetic, seconds projected from records.
+"""What runs cost in arithmetic: image passes of training and evaluation, and the operations of each.
 
-A LeNet-5 run's time is close to linear in two workloads: images trained on (subset x
-epochs) and images evaluated (test and validation sets x the epochs ``stats.evaluated``
-names). ``fit`` measures the seconds per image pass of each from the epoch timings of
-one device's records; ``project`` prices a list of runs with them, e.g. the whole protocol.
-``flops`` and ``work`` count the arithmetic of the same passes: no machine finishes a
-list of runs faster than its ``work`` divided by the machine's peak rate.
+A LeNet-5 run does two workloads: images trained on (subset x epochs) and images
+evaluated (test and validation sets x the epochs ``stats.evaluated`` names). ``flops``
+and ``work`` count their arithmetic: no machine finishes a list of runs faster than its
+``work`` divided by the machine's peak rate. (Seconds are estimated from records by
+``sweep.estimate``.)
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ import functools
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
@@ -74,50 +72,3 @@ def flops(config: Config | dict[str, Any]) -> tuple[float, float]:
 def work(configs: list[Config]) -> float:
     """Floating-point operations of training and evaluating ``configs``: their ``passes`` times their ``flops``."""
     return float(sum(np.dot(passes(c), flops(c)) for c in configs))
-
-
-def _side(dataset: str) -> int:
-    return SPECS[dataset].image[0]
-
-
-def rates(record: dict[str, Any]) -> tuple[float, float]:
-    """Seconds per training and per evaluation image pass in one run, from its epochs' timings.
-
-    Epochs without an accuracy measurement time training alone; those with one add the
-    evaluation. Medians keep a few slow epochs (a busy machine) from dominating.
-    """
-    sizes, history = record["sizes"], record["history"]
-    plain = [h["seconds"] for h in history if "test_acc" not in h]
-    measured = [h["seconds"] for h in history if "test_acc" in h]
-    train = float(np.median(plain)) if plain else np.nan
-    ev = float(np.median(measured)) - train if measured else np.nan
-    return train / sizes["train"], ev / (sizes["test"] + sizes["val"])
-
-
-def fit(records: list[dict[str, Any]], device: str = "cpu") -> pd.DataFrame:
-    """Median seconds per training and per evaluation image pass, by image side, over single runs on ``device`` (a name prefix).
-
-    Ensemble members are left out: their seconds are shares of a joint run.
-    """
-    rows = [
-        (_side(r["config"]["dataset"]), *rates(r))
-        for r in records
-        if r["provenance"]["device"].startswith(device) and r.get("ensemble", 1) == 1
-    ]
-    table = pd.DataFrame(rows, columns=["side", "s_per_train_image", "s_per_eval_image"])
-    medians = {k: (k, "median") for k in ("s_per_train_image", "s_per_eval_image")}
-    return table.groupby("side", as_index=False).agg(runs=("s_per_train_image", "size"), **medians)
-
-
-def project(configs: list[Config], per_image: pd.DataFrame, workers: int = 1) -> pd.DataFrame:
-    """Projected seconds per (dataset, ratio) for ``configs`` at the rates ``per_image`` (from ``fit``), ``workers`` at once."""
-    by_side = per_image.set_index("side")
-    rows = []
-    for c in configs:
-        train, ev = passes(c)
-        side = _side(c.dataset)
-        seconds = np.nan
-        if side in by_side.index:
-            seconds = train * by_side.at[side, "s_per_train_image"] + ev * by_side.at[side, "s_per_eval_image"]
-        rows.append({"dataset": c.dataset, "ratio": c.ratio, "runs": 1, "seconds": seconds / workers})
-    return pd.DataFrame(rows).groupby(["dataset", "ratio"], as_index=False).sum(min_count=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -10,9 +11,10 @@ from typing import Any
 import pandas as pd
 
 from ..config import Config
-from .cost import fit, fixed_grid, project, work
+from .cost import fixed_grid, work
 from .runs import with_windows
 from .statistics import table2
+from .sweep import estimate
 from .tables import delta_choice, machine_of, runs_frame
 
 
@@ -97,12 +99,20 @@ def rerun_beside(book: list[dict[str, Any]], other: list[dict[str, Any]], name: 
 
 
 def cpu_projection(records: list[dict[str, Any]], workers: int = 2) -> pd.DataFrame:
-    """Hours the whole protocol (fixed schedule, no studies) would take on the CPU with ``workers``, priced from single CPU runs."""
+    """Hours the whole protocol (fixed schedule, no studies) would take on the CPU with ``workers``, per dataset and ratio,
+    estimated from the single CPU runs as a sweep estimates its runs before training (``sweep.estimate``)."""
     cpu = [r for r in records if r["provenance"]["device"].startswith("cpu") and r.get("ensemble", 1) == 1]
     if not cpu:
         return pd.DataFrame()
-    cost = project(fixed_grid(), fit(cpu), workers=workers)
-    return cost.assign(hours=cost.pop("seconds") / 3600)
+    cells: dict[tuple[str, float], list[Config]] = {}
+    for c in fixed_grid():
+        cells.setdefault((c.dataset, c.ratio), []).append(c)
+    rows = []
+    for (dataset, ratio), runs in cells.items():
+        cost = estimate(runs, cpu)
+        hours = sum(cost.seconds) / workers / 3600 if not cost.unknown else math.nan
+        rows.append({"dataset": dataset, "ratio": ratio, "runs": len(runs), "hours": hours})
+    return pd.DataFrame(rows)
 
 
 def floor(folder: str | Path) -> pd.DataFrame:
