@@ -86,6 +86,7 @@ def test_the_comparison_notebook_shows_its_table_forest_plot_and_counts(tmp_path
     assert said["verdicts"] == "PCA: better in 1 of 1 cell; the paper's seed filters: worse in 1 of 1 cell"  # the reading's counts
     assert said["speed_paper"].startswith("not yet measured") and said["resnet_verdicts"].startswith("not yet measured")
     assert "needs the ResNet study's runs" in shown
-    waiting = "CIFAR-10, r = 1 %: repaired reading's δ grid 0 of 27, LeNet-5 comparison 0 of 43 runs;"
+    waiting = "MNIST, r = 1 %: repaired reading's δ grid 0 of 27, LeNet-5 comparison 0 of 43 runs;"  # the paper's order
     assert said["recording"].startswith(f"Still being recorded (runs recorded of planned): {waiting}")
     assert "MNIST, r = 10 %: repaired reading's δ grid 0 of 27, LeNet-5 comparison 0 of 43 runs" in said["recording"]  # no seed arm
+    assert "MNIST, r = 100 %: whole training set 0 of 30 runs; CIFAR-10, r = 1 %" in said["recording"]  # MSRA, k-means, PCA

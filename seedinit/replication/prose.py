@@ -246,7 +246,7 @@ def origins(runs: pd.DataFrame) -> str:
 def unrecorded_words(t: pd.DataFrame) -> str:
     """The cells of a ``coverage`` table with runs not yet recorded, in words (recorded of planned); "none" when complete."""
     words = []
-    for (d, r), rows in t[t["recorded"] < t["runs"]].groupby(["dataset", "ratio"]):
+    for (d, r), rows in t[t["recorded"] < t["runs"]].groupby(["dataset", "ratio"], sort=False):  # in the table's order
         said = [f"{what} {k} of {n}" for _, _, what, n, k in rows.itertuples(index=False)]
         words.append(f"{cell_label(d, r)}: {', '.join(said)} runs")
     return listed(words)

@@ -15,7 +15,7 @@ from statsmodels.stats.power import TTestIndPower
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW, ttest_ind, ttost_ind
 
 from .runs import cell_label, listed
-from .tables import SCORES, TRAINED_ALIKE, full_set_runs, runs_at_deltas, runs_of, with_speed
+from .tables import SCORES, TRAINED_ALIKE, runs_at_deltas, runs_of, runs_of_full_set, with_speed
 
 ALPHA = 0.05
 # The equivalence margin, fixed before any verdict was computed: one point of test accuracy, in every cell. A reader
@@ -205,7 +205,7 @@ def robustness(df: pd.DataFrame, deltas: pd.DataFrame, role: str = "study:compar
 def full_set_table(df: pd.DataFrame, planned: int = 0) -> pd.DataFrame:
     """The whole-training-set study: each initializer against MSRA per dataset (converged runs), with its verdict; where
     either arm has fewer than ``planned`` runs recorded, the verdict waits ("still being recorded")."""
-    t = against_msra(full_set_runs(df), converged_only=True)
+    t = against_msra(runs_of_full_set(df), converged_only=True)
     short = (t["n_msra"] + t["unconverged_both"] < planned) | (t["n_arm"] < planned)
     return t.assign(verdict=t["verdict"].where(~short, "still being recorded")) if len(t) else t
 

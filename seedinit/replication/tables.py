@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..config import DEFAULTS
 from ..data import SPECS
-from .protocol import COMPARISON_CELLS, comparison_runs, repaired_grid_runs, resnet_runs
+from .protocol import COMPARISON_CELLS, comparison_runs, full_set_runs, repaired_grid_runs, resnet_runs
 from .runs import arm_label, best_deltas, final_records, recorded_in, same_run
 
 COLUMNS = ("dataset", "ratio", "init", "delta", "random", "selection", "zero_mean", "gate", "theta", "theta_mode", "epsilon", "radius")
@@ -161,7 +161,8 @@ def coverage(configs: list[Any], records: list[dict[str, Any]]) -> pd.DataFrame:
     is_recorded = recorded_in(records)
     rows = [{"dataset": c.dataset, "ratio": c.ratio, "role": c.role, "recorded": is_recorded(c)} for c in configs]
     t = pd.DataFrame(rows, columns=["dataset", "ratio", "role", "recorded"])
-    return t.groupby(["dataset", "ratio", "role"]).agg(runs=("recorded", "size"), recorded=("recorded", "sum")).reset_index()
+    t = t.groupby(["dataset", "ratio", "role"]).agg(runs=("recorded", "size"), recorded=("recorded", "sum")).reset_index()
+    return t.sort_values("dataset", key=lambda d: d.map(list(SPECS).index), kind="stable", ignore_index=True)  # the paper's order
 
 
 def runs_of(df: pd.DataFrame, role: str = "table2", stop: str = "converged") -> pd.DataFrame:
@@ -331,15 +332,17 @@ def with_speed(records: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def comparison_coverage(records: list[dict]) -> pd.DataFrame:
-    """Per cell, the comparison and ResNet studies' runs recorded of those planned now, and of the repaired reading's δ
-    grid, which must be complete before that reading's arm is planned (``coverage``'s table, its roles in words)."""
+    """Per cell, the runs recorded of those planned now by the studies beyond the paper: the comparison, the ResNet study,
+    the whole-training-set study, and the repaired reading's δ grid, which must be complete before that reading's arm is
+    planned (``coverage``'s table, its roles in words)."""
     grids = [c for d, r in COMPARISON_CELLS for c in repaired_grid_runs(d, r)]
-    t = coverage(comparison_runs(records) + resnet_runs(records) + grids, records)
+    t = coverage(comparison_runs(records) + resnet_runs(records) + full_set_runs(records) + grids, records)
     names = {"delta-grid": "repaired reading's δ grid", "study:comparison": "LeNet-5 comparison", "study:resnet": "ResNet-8"}
+    names["study:full-set"] = "whole training set"
     return t.assign(role=t["role"].map(names)).rename(columns={"role": "study"})
 
 
-def full_set_runs(df: pd.DataFrame) -> pd.DataFrame:
+def runs_of_full_set(df: pd.DataFrame) -> pd.DataFrame:
     """The whole-training-set study's runs (r = 1, until converged, LeNet-5's own settings), with the baseline study's MSRA
     runs on all 60,000 MNIST images, which are the same runs, as one role."""
     runs = df[np.isclose(df["ratio"], 1.0) & (df["stop"] == "converged") & df["role"].isin(["study:full-set", "study:baseline"])]
