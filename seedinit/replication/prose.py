@@ -11,9 +11,9 @@ import pandas as pd
 from ..config import DEFAULTS
 from .claims import claims
 from .protocol import READINGS, REPAIRED_ARM
-from .runs import cell_label, listed
+from .runs import cell_label, listed, paper_order
 from .statistics import ALPHA, VERDICTS, against_msra, table2
-from .styling import paper_order, words
+from .styling import words
 from .tables import (
     GAIN,
     at_chance,

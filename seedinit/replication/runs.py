@@ -108,6 +108,11 @@ def grid_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**r["config"], "arm": arm_label(r["config"]), "val_q34": r.get("val_q34")} for r in final_records(records)]
 
 
+def paper_order(dataset: str) -> tuple[int, str]:
+    """A sort key that puts datasets in the order the package knows them (the paper's: MNIST, then CIFAR), others last."""
+    return (list(SPECS).index(dataset), "") if dataset in SPECS else (len(SPECS), dataset)
+
+
 def cell_label(dataset: str, ratio: float) -> str:
     """A cell in words: ``CIFAR-10, r = 1 %``."""
     return f"{SPECS[dataset].title if dataset in SPECS else dataset}, r = {100 * ratio:g} %"

@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..data import SPECS
 from .protocol import arm_words
+from .runs import paper_order
 
 HEADERS = {
     "dataset": "dataset", "ratio": "r", "delta": "δ", "arm": "arm", "n_msra": "n MSRA", "msra_mean": "MSRA mean", "msra_sd": "MSRA sd",
@@ -65,11 +66,6 @@ def points(x: float, signed: bool = False) -> str:
 def percent(x: float) -> str:
     """An accuracy (a fraction) in percent, two decimals."""
     return f"{100 * x:.2f}{SPACE}%"
-
-
-def paper_order(dataset: str) -> tuple[int, str]:
-    """A sort key that puts datasets in the order the package knows them (the paper's: MNIST, then CIFAR), others last."""
-    return (list(SPECS).index(dataset), "") if dataset in SPECS else (len(SPECS), dataset)
 
 
 def words(column: str, value: Any) -> Any:

@@ -18,7 +18,7 @@ import pandas as pd
 from ..config import DEFAULTS
 from ..data import SPECS
 from .protocol import COMPARISON_CELLS, comparison_runs, full_set_runs, repaired_grid_runs, resnet_runs
-from .runs import arm_label, best_deltas, final_records, recorded_in, same_run
+from .runs import arm_label, best_deltas, final_records, paper_order, recorded_in, same_run
 
 COLUMNS = ("dataset", "ratio", "init", "delta", "random", "selection", "zero_mean", "gate", "theta", "theta_mode", "epsilon", "radius")
 
@@ -162,7 +162,7 @@ def coverage(configs: list[Any], records: list[dict[str, Any]]) -> pd.DataFrame:
     rows = [{"dataset": c.dataset, "ratio": c.ratio, "role": c.role, "recorded": is_recorded(c)} for c in configs]
     t = pd.DataFrame(rows, columns=["dataset", "ratio", "role", "recorded"])
     t = t.groupby(["dataset", "ratio", "role"]).agg(runs=("recorded", "size"), recorded=("recorded", "sum")).reset_index()
-    return t.sort_values("dataset", key=lambda d: d.map(list(SPECS).index), kind="stable", ignore_index=True)  # the paper's order
+    return t.sort_values("dataset", key=lambda d: d.map(paper_order), kind="stable", ignore_index=True)  # the paper's order
 
 
 def runs_of(df: pd.DataFrame, role: str = "table2", stop: str = "converged") -> pd.DataFrame:
