@@ -101,16 +101,28 @@ def test_the_delta_choice_shows_its_margin_and_whether_any_delta_reaches_msra():
     assert row.below_msra and row.lead == pytest.approx(0.91 - 0.95)
 
 
-def test_the_whole_training_set_claim_waits_for_ten_runs_of_each_arm_then_is_judged():
-    full = {"dataset": "mnist", "ratio": 1.0, "epochs": 200}
-    msra = [record(0.99 + RNG.normal(0, 0.001), "study:baseline", seed=s, **full) for s in range(3)]
-    msra += [record(0.99 + RNG.normal(0, 0.001), "study:full-set", seed=s, **full) for s in range(3, 10)]
-    seed = [record(0.99 + RNG.normal(0, 0.001), "study:full-set", init="seed", delta=0.9, seed=s, **full) for s in range(10)]
+def whole_set(dataset: str, n_seed: int = 10) -> list[dict]:
+    """10 runs of MSRA on all of ``dataset`` (MNIST's first three the baseline study's) and ``n_seed`` of the seed filters."""
+    full = {"dataset": dataset, "ratio": 1.0, "epochs": 200}
+    msra = [
+        record(0.99 + RNG.normal(0, 0.001), "study:baseline" if dataset == "mnist" and s < 3 else "study:full-set", seed=s, **full)
+        for s in range(10)
+    ]
+    return msra + [record(0.99 + RNG.normal(0, 0.001), "study:full-set", init="seed", delta=0.9, seed=s, **full) for s in range(n_seed)]
+
+
+def seventh_claim(runs: list[dict]) -> tuple[str, str]:
+    """The whole-training-set claim's verdict and evidence."""
     t2 = pd.DataFrame(columns=["dataset", "ratio", "diff", "verdict"])
-    verdict, evidence = claims(t2, runs_frame(msra + seed[:4])).iloc[-1][["verdict", "this edition"]]
-    assert verdict == "not yet judged" and evidence == "being recorded: MNIST (10 and 4 of 10 runs)"
-    verdict, evidence = claims(t2, runs_frame(msra + seed)).iloc[-1][["verdict", "this edition"]]
-    assert verdict == "reproduced" and evidence == "1 cell: equivalent in 1"  # the baseline study's MSRA runs count
-    waiting, done = (full_set_table(runs_frame(msra + seed[:k]), planned=10).set_index("arm") for k in (4, 10))
+    return tuple(claims(t2, runs_frame(runs)).iloc[-1][["verdict", "this edition"]])
+
+
+def test_the_whole_training_set_claim_waits_for_ten_runs_of_each_arm_on_mnist_and_cifar10_then_is_judged():
+    rest = "CIFAR-10: 0 and 0 of 10 runs recorded; CIFAR-100: 0 and 0 of 10 runs recorded"
+    assert seventh_claim(whole_set("mnist", 4)) == ("not yet judged", f"MNIST: 10 and 4 of 10 runs recorded; {rest}")
+    assert seventh_claim(whole_set("mnist")) == ("not yet judged", f"MNIST: equivalent; {rest}")  # baseline runs count
+    both = whole_set("mnist") + whole_set("cifar10")
+    assert seventh_claim(both) == ("reproduced", "MNIST: equivalent; CIFAR-10: equivalent; CIFAR-100: 0 and 0 of 10 runs recorded")
+    waiting, done = (full_set_table(runs_frame(whole_set("mnist", k)), planned=10).set_index("arm") for k in (4, 10))
     assert waiting.at["seed", "verdict"] == "still being recorded" and done.at["seed", "verdict"] == "equivalent"
-    assert math.isclose(runs_frame(msra + seed)["ratio"].max(), 1.0)
+    assert math.isclose(runs_frame(both)["ratio"].max(), 1.0)

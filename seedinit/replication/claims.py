@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import SPECS
-from .protocol import FULL_SET_DATASETS, SEEDS
+from .protocol import FULL_SET_DATASETS, FULL_SET_JUDGED_ON, SEEDS
 from .runs import listed
 from .statistics import full_set_table
 from .tables import delta03
@@ -65,17 +65,16 @@ def _collapse(_t2: pd.DataFrame, df: pd.DataFrame, stop: str) -> tuple[str, str]
 
 
 def _full_set(_t2: pd.DataFrame, df: pd.DataFrame, _stop: str) -> tuple[str, str]:
-    t = full_set_table(df)
-    t = t[(t["arm"] == "seed") & t["dataset"].isin(FULL_SET_DATASETS)]
+    """Judged once each of ``FULL_SET_JUDGED_ON`` holds 10 runs of both arms, on the datasets that do; each dataset said."""
+    t = full_set_table(df).query("arm == 'seed'").set_index("dataset")
     done = t[(t["n_msra"] + t["unconverged_both"] >= len(SEEDS)) & (t["n_arm"] >= len(SEEDS))]  # 10 runs of each arm
-    waiting = [
-        f"{SPECS[d].title} ({m} and {a} of {len(SEEDS)} runs)"
-        for d, m, a in t.loc[~t.index.isin(done.index), ["dataset", "n_msra", "n_arm"]].itertuples(index=False)
-    ]
-    if done.empty:
-        return "not yet judged", "being recorded: " + listed(waiting, "no run of both arms recorded")
-    evidence = said(done["verdict"].fillna("inconclusive")) + (f"; still being recorded: {listed(waiting)}" if waiting else "")
-    return no_difference(done["verdict"].fillna("inconclusive")), evidence
+    verdicts = done["verdict"].fillna("inconclusive")
+    words = []
+    for d in FULL_SET_DATASETS:
+        m, a = (t.at[d, "n_msra"], t.at[d, "n_arm"]) if d in t.index else (0, 0)
+        words.append(f"{SPECS[d].title}: " + (WORDS[verdicts[d]] if d in done.index else f"{m} and {a} of {len(SEEDS)} runs recorded"))
+    judged = set(FULL_SET_JUDGED_ON) & set(FULL_SET_DATASETS) <= set(done.index)
+    return (no_difference(verdicts) if judged else "not yet judged"), listed(words)
 
 
 CLAIMS: tuple[tuple[str, Judge], ...] = (
