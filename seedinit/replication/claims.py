@@ -65,14 +65,19 @@ def _collapse(_t2: pd.DataFrame, df: pd.DataFrame, stop: str) -> tuple[str, str]
 
 
 def _full_set(_t2: pd.DataFrame, df: pd.DataFrame, _stop: str) -> tuple[str, str]:
-    """Judged once each of ``FULL_SET_JUDGED_ON`` holds 10 runs of both arms, on the datasets that do; each dataset said."""
+    """Judged once each of ``FULL_SET_JUDGED_ON`` holds 10 runs of both arms, on the datasets that do; each dataset said
+    (the paper's reading against MSRA in points where judged, its runs so far where not)."""
     t = full_set_table(df).query("arm == 'seed'").set_index("dataset")
     done = t[(t["n_msra"] + t["unconverged_both"] >= len(SEEDS)) & (t["n_arm"] >= len(SEEDS))]  # 10 runs of each arm
     verdicts = done["verdict"].fillna("inconclusive")
     words = []
     for d in FULL_SET_DATASETS:
-        m, a = (t.at[d, "n_msra"], t.at[d, "n_arm"]) if d in t.index else (0, 0)
-        words.append(f"{SPECS[d].title}: " + (WORDS[verdicts[d]] if d in done.index else f"{m} and {a} of {len(SEEDS)} runs recorded"))
+        if d in done.index:
+            diff, low, high = (100 * done.at[d, k] for k in ("diff", "ci_low", "ci_high"))
+            words.append(f"{SPECS[d].title}: {WORDS[verdicts[d]]} ({diff:+.2f} points, 95 % CI {low:+.2f} to {high:+.2f})")
+        else:
+            m, a = (t.at[d, "n_msra"], t.at[d, "n_arm"]) if d in t.index else (0, 0)
+            words.append(f"{SPECS[d].title}: {m} and {a} of {len(SEEDS)} runs recorded")
     judged = set(FULL_SET_JUDGED_ON) & set(FULL_SET_DATASETS) <= set(done.index)
     return (no_difference(verdicts) if judged else "not yet judged"), listed(words)
 

@@ -75,17 +75,20 @@ def claims_said(verdicts: pd.Series) -> str:
 
 
 def headline(df: pd.DataFrame, deltas: pd.DataFrame, planned: int = 0) -> dict[str, Any]:
-    """The book's abstract in numbers: which Table 2 it rests on, claims reproduced, the smallest and largest differences;
+    """The book's abstract in numbers: which Table 2 it rests on, claims reproduced (the seventh's verdict and evidence
+    apart), the smallest and largest differences;
     the convergence protocol's cells so far, those MSRA wins, how many times MSRA's epochs the seed filters take to
     converge (median over cells), the runs of each arm that reached the cap unconverged (and the seed filters' cells);
     the comparison's best initializer (``best_init``, over the cells with ``planned`` runs recorded)."""
     converged = table2(df, deltas)
     which = "convergence protocol" if len(converged) == len(deltas) and len(converged) else "fixed schedule"
     t2 = converged if which == "convergence protocol" else table2(df, deltas, stop="fixed")
-    verdicts = claims(t2, df, "converged" if which == "convergence protocol" else "fixed")["verdict"]
+    judged = claims(t2, df, "converged" if which == "convergence protocol" else "fixed")
+    verdicts, (full_verdict, full_evidence) = judged["verdict"], judged.iloc[-1][["verdict", "this edition"]]  # the seventh
     out: dict[str, Any] = {"table2_protocol": which, "table2_cells": len(t2), "claims_total": len(verdicts)}
     out["claims_reproduced"] = int((verdicts == "reproduced").sum())
     out |= {"answer": answer(t2, which), "claims_said": claims_said(verdicts)}
+    out |= {"full_set_verdict": full_verdict, "full_set_evidence": full_evidence}
     out["cells_msra_better"] = int(((t2["p_holm"] < ALPHA) & (t2["diff"] < 0)).sum())
     for end in ("min", "max"):
         row = t2.loc[getattr(t2["diff"].abs(), f"idx{end}")()] if len(t2) else None
