@@ -44,11 +44,8 @@ def answer(t2: pd.DataFrame, which: str = "convergence protocol") -> str:
     if t2.empty:
         return "No cell of Table 2 is recorded yet."
     n, counts = len(t2), t2["verdict"].fillna("untested").value_counts()
-    said = [
-        f"{VERDICT_WORDS[v]} in {_counted(k, n)}" + (f" of the {n} cells of Table 2" if i == 0 else "")
-        for i, (v, k) in enumerate(counts.items())
-    ]
-    said = ", ".join(said[:-1]) + " and " + said[-1] if len(said) > 1 else said[0]
+    said = [f"{VERDICT_WORDS[v]} in {_counted(k, n)}" for v, k in counts.items()]
+    said = _joined([f"{said[0]} of the {n} cells of Table 2", *said[1:]])
     if n == 1:
         said = f"{VERDICT_WORDS[counts.index[0]]} in the one cell of Table 2 recorded"
     datasets = [words("dataset", d) for d in sorted(set(t2["dataset"]), key=paper_order)]

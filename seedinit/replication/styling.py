@@ -13,30 +13,25 @@ from ..data import SPECS
 from .protocol import arm_words
 from .runs import paper_order
 
-HEADERS = {
-    "dataset": "dataset", "ratio": "r", "delta": "δ", "arm": "arm", "n_msra": "n MSRA", "msra_mean": "MSRA mean", "msra_sd": "MSRA sd",
-    "n_seed": "n seed filters", "seed_mean": "seed-filter mean", "seed_sd": "seed-filter sd", "diff": "difference to MSRA (points)",
-    "p_welch": "p (Welch)", "unconverged_both": "not converged (both arms)",
-    "p_paired": "p (paired)", "p_holm": "p (Holm)", "significant": "significant", "unconverged": "not converged",
+HEADERS = {  # columns in words; a column not named here keeps its own name
+    "ratio": "r", "delta": "δ", "n_msra": "n MSRA", "msra_mean": "MSRA mean", "msra_sd": "MSRA sd", "n_seed": "n seed filters",
+    "seed_mean": "seed-filter mean", "seed_sd": "seed-filter sd", "diff": "difference to MSRA (points)", "p_welch": "p (Welch)",
+    "unconverged_both": "not converged (both arms)", "p_paired": "p (paired)", "p_holm": "p (Holm)", "unconverged": "not converged",
     "q34": "Q3/4", "val_q34": "val Q3/4", "converged_at": "converged at epoch", "loss_start": "loss at window start",
-    "loss_end": "loss at the end", "gain": "accuracy gain over the window", "seeded": "filters seeded", "runs": "runs",
-    "git_commit": "commit", "device": "device", "stop": "training", "sd": "sd", "lowest": "lowest", "images": "training images",
-    "conv_relu": "ReLU after convs", "inputs": "inputs", "reaches": "mean + 2 sd ≥ 98.71 %", "delta_converged": "δ until converged",
-    "val_q34_converged": "its val Q3/4", "same": "same δ",
-    "first_cap": "first cap", "cap": "cap", "identical": "first epochs identical",
-    "same_device": "same device and threads", "margin": "margin (points)",
-    "check_runs": "runs", "check_size": "planned", "check_sd": "its sd (points)",
-    "stopped": "last epoch", "seed": "RNG seed",
-    "n_arm": "n arm", "arm_mean": "arm mean", "arm_sd": "arm sd", "ci_low": "95 % CI low", "ci_high": "95 % CI high", "ci": "95 % CI",
-    "tracked": "tracked runs", "acc1": "acc. after 1 epoch", "acc5": "acc. after 5 epochs", "to95": "epochs to 95 %", "init_s": "init (s)",
-    "epoch_s": "epoch (s)", "late": "not converged by the window", "verdict": "verdict", "p_paired_holm": "p (paired, Holm)",
-    "p_tost_holm": "p (equivalence, Holm)",
-    "p_tost": "p (equivalence)", "mde": "smallest detectable difference", "runner_up": "runner-up δ",
-    "margin_se": "its standard error", "msra": "MSRA", "lead": "best δ − MSRA", "below_msra": "below MSRA at every δ",
-    "cells": "cells", "tau": "τ", "i2": "I²", "median_epoch": "median epoch converged",
+    "loss_end": "loss at the end", "gain": "accuracy gain over the window", "seeded": "filters seeded", "git_commit": "commit",
+    "stop": "training", "images": "training images", "conv_relu": "ReLU after convs", "reaches": "mean + 2 sd ≥ 98.71 %",
+    "delta_converged": "δ until converged", "val_q34_converged": "its val Q3/4", "same": "same δ", "first_cap": "first cap",
+    "identical": "first epochs identical", "same_device": "same device and threads", "margin": "margin (points)", "check_runs": "runs",
+    "check_size": "planned", "check_sd": "its sd (points)", "stopped": "last epoch", "seed": "RNG seed", "n_arm": "n arm",
+    "arm_mean": "arm mean", "arm_sd": "arm sd", "ci_low": "95 % CI low", "ci_high": "95 % CI high", "ci": "95 % CI",
+    "tracked": "tracked runs", "acc1": "acc. after 1 epoch", "acc5": "acc. after 5 epochs", "to95": "epochs to 95 %",
+    "init_s": "init (s)", "epoch_s": "epoch (s)", "late": "not converged by the window", "p_paired_holm": "p (paired, Holm)",
+    "p_tost_holm": "p (equivalence, Holm)", "p_tost": "p (equivalence)", "mde": "smallest detectable difference",
+    "runner_up": "runner-up δ", "margin_se": "its standard error", "msra": "MSRA", "lead": "best δ − MSRA",
+    "below_msra": "below MSRA at every δ", "tau": "τ", "i2": "I²", "median_epoch": "median epoch converged",
     "median_loss_start": "median loss at window start", "median_loss_end": "median loss at the end",
     "median_gain": "median accuracy gain over the window", "ensemble": "trained together", "minutes": "minutes per run",
-    "ms_per_step": "ms per step", "wall_s": "wall time (s)", "machine": "machine",
+    "ms_per_step": "ms per step", "wall_s": "wall time (s)",
 }  # fmt: skip
 
 

@@ -21,28 +21,20 @@ from .protocol import COMPARISON_CELLS, comparison_runs, full_set_runs, repaired
 from .runs import arm_label, best_deltas, final_records, paper_order, recorded_in, same_run
 
 COLUMNS = ("dataset", "ratio", "init", "delta", "random", "selection", "zero_mean", "gate", "theta", "theta_mode", "epsilon", "radius")
-
 COLUMNS += ("act_map", "model", "hidden", "conv_relu", "inputs", "grayscale", "lr", "batch_size", "epochs", "stop", "window", "patience")
-
 COLUMNS += ("rtol", "atol", "score_epochs", "val_fraction", "seed", "role")
 
 
 SCORES = {"q34": "Q3/4", "window_mean": "window mean", "last_acc": "last epoch"}  # a run's test accuracy, three ways
 
 
-def _window_scores(history: list[dict], start: int, end: int) -> dict[str, float]:
-    """Test accuracy over the scoring window: its mean, and at its last measured epoch (the robustness check's scores)."""
-    acc = [h["test_acc"] for h in history if start <= h["epoch"] <= end and h.get("test_acc") is not None]
-    return {"window_mean": float(np.mean(acc)) if acc else math.nan, "last_acc": acc[-1] if acc else math.nan}
-
-
-def _slope(history: list[dict], start: int, end: int) -> float:
-    """Test accuracy gained over the scoring window by a least-squares line (fraction; 0.005 is half a point)."""
+def _window(history: list[dict], start: int, end: int) -> dict[str, float]:
+    """Test accuracy over the scoring window: its mean, at its last measured epoch (the robustness check's scores), and
+    ``gain``, what a least-squares line gains over the window (a fraction; 0.005 is half a point)."""
     pts = [(h["epoch"], h["test_acc"]) for h in history if start <= h["epoch"] <= end and h.get("test_acc") is not None]
-    if len(pts) < 2:
-        return math.nan
-    e, a = np.array(pts, dtype=float).T
-    return float(np.polyfit(e, a, 1)[0] * (end - start))
+    e, a = np.array(pts, dtype=float).reshape(-1, 2).T
+    gain = float(np.polyfit(e, a, 1)[0] * (end - start)) if len(pts) >= 2 else math.nan
+    return {"window_mean": float(a.mean()) if len(a) else math.nan, "last_acc": float(a[-1]) if len(a) else math.nan, "gain": gain}
 
 
 def runs_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
@@ -56,29 +48,15 @@ def runs_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
         rows.append(
             {k: c.get(k, DEFAULTS[k]) for k in COLUMNS}
             | {"q34": r["q34"], "val_q34": r.get("val_q34", math.nan), "diverged": bool(r.get("diverged", False)), "arm": arm_label(c)}
-            | _window_scores(r["history"], start, end)
-            | {"converged_at": at, "converged": at is not None and at < start, "gain": _slope(r["history"], start, end)}
+            | _window(r["history"], start, end)
+            | {"converged_at": at, "converged": at is not None and at < start}
             | {"loss_start": losses.get(start - 1, losses.get(start)), "loss_end": r["history"][-1]["train_loss"]}
             | {"seeded": sum(x["seeded"] for x in layers) / sum(x["filters"] for x in layers) if layers else math.nan}
             | {"images": r.get("sizes", {}).get("train", math.nan), "stopped": r["history"][-1]["epoch"]}
             | {"commit": str(made.get("git_commit") or "–")[:10], "device": made.get("device") or "–"}
         )
-    measures = (
-        "q34",
-        "val_q34",
-        "window_mean",
-        "last_acc",
-        "diverged",
-        "arm",
-        "converged_at",
-        "converged",
-        "gain",
-        "loss_start",
-        "loss_end",
-        "seeded",
-        "images",
-    )
-    measures += ("stopped", "commit", "device")
+    measures = ("q34", "val_q34", "window_mean", "last_acc", "diverged", "arm", "converged_at", "converged", "gain", "loss_start")
+    measures += ("loss_end", "seeded", "images", "stopped", "commit", "device")
     df = pd.DataFrame(rows, columns=[*COLUMNS, *measures])
     df.loc[df["diverged"], ["val_q34", *SCORES]] = math.nan  # a run that blew up has no score
     df["hidden"] = df["hidden"].map(lambda h: " ".join(map(str, h)))
@@ -97,7 +75,6 @@ def delta_choice(df: pd.DataFrame, by: str = "val_q34", arm: str = "seed", stop:
 
 
 CHECK_COLUMNS = ("dataset", "ratio", "delta", "val_q34", "delta_converged", "val_q34_converged", "margin", "check_sd", "check_runs")
-
 CHECK_COLUMNS += ("check_size", "unconverged", "same", "differs")
 
 
@@ -137,7 +114,6 @@ def deltas_after_check(check: pd.DataFrame) -> pd.DataFrame:
 # what runs compared with each other must share: data, network, optimizer and schedule (not the init, not the RNG seed; not
 # the cap of a run trained until converged, which only decides when to give up on it)
 TRAINED_ALIKE = ["dataset", "ratio", "role", "model", "grayscale", "hidden", "conv_relu", "inputs", "lr", "batch_size", "schedule"]
-
 TRAINED_ALIKE += ["window", "patience", "rtol", "atol", "score_epochs", "val_fraction"]
 
 
