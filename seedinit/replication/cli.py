@@ -145,7 +145,6 @@ def writable(folder: Path, what: str = "--out") -> None:
 
 def data_ready(configs: list[Config], args: argparse.Namespace) -> None:
     """Check each device and, unless it is a dry run, load each dataset the configurations need once, before any training."""
-
     for device in {c.device for c in configs}:
         resolve_device(device)
     if args.dry_run:  # a dry run downloads nothing
@@ -155,7 +154,6 @@ def data_ready(configs: list[Config], args: argparse.Namespace) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-
     configs = [_config(args, seed=s) for s in args.seeds]
     writable(Path(args.out))
     resolve_device(configs[0].device)
@@ -252,7 +250,6 @@ def _dry_run_said(args: argparse.Namespace) -> None:
 
 
 def cmd_filters(args: argparse.Namespace) -> int:
-
     cfg, out = _config(args, seed=args.seeds[0]), Path(args.out)
     formats = ("png", "pdf", "svg", "jpg")
     if out.is_dir() or out.suffix[1:].lower() not in formats:

@@ -61,8 +61,7 @@ def _lenet_flops(channels: int, side: int, classes: int, hidden: tuple[int, ...]
 
 def flops(config: Config | dict[str, Any]) -> tuple[float, float]:
     """(training, evaluation) floating-point operations per image of a run's LeNet-5: one step's forward and
-    backward, and one forward pass, as torch's ``FlopCounterMode`` counts them (convolutions and matrix products).
-    """
+    backward, and one forward pass, as torch's ``FlopCounterMode`` counts them (convolutions and matrix products)."""
     c = config if isinstance(config, dict) else config.to_dict()
     spec = SPECS[c["dataset"]]
     channels = 3 if len(spec.image) == 3 and not c["grayscale"] else 1
