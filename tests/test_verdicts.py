@@ -121,7 +121,7 @@ def seventh_claim(runs: list[dict]) -> tuple[str, str]:
 def test_the_whole_training_set_claim_waits_for_ten_runs_of_each_arm_on_mnist_and_cifar10_then_is_judged():
     rest = "CIFAR-10: 0 and 0 of 10 runs recorded; CIFAR-100: 0 and 0 of 10 runs recorded"
     assert seventh_claim(whole_set("mnist", 4)) == ("not yet judged", f"MNIST: 10 and 4 of 10 runs recorded; {rest}")
-    said = r"equivalent \([-+]0\.\d\d points, 95 % CI -0\.\d\d to \+0\.\d\d\)"  # 0.1-point noise, a ±1-point margin
+    said = r"equivalent \([−+]0\.\d\d points, 95 % CI −0\.\d\d to \+0\.\d\d\)"  # 0.1-point noise, a ±1-point margin
     verdict, evidence = seventh_claim(whole_set("mnist"))  # the baseline study's MSRA runs count
     assert verdict == "not yet judged" and re.fullmatch(f"MNIST: {said}; {rest}", evidence)
     both = whole_set("mnist") + whole_set("cifar10")

@@ -11,6 +11,7 @@ from ..data import SPECS
 from .protocol import FULL_SET_DATASETS, FULL_SET_JUDGED_ON, SEEDS
 from .runs import listed
 from .statistics import full_set_table
+from .styling import points
 from .tables import delta03
 
 Judge = Callable[[pd.DataFrame, pd.DataFrame, str], tuple[str, str]]  # (Table 2, all runs, its stop) -> (verdict, evidence)
@@ -73,8 +74,8 @@ def _full_set(_t2: pd.DataFrame, df: pd.DataFrame, _stop: str) -> tuple[str, str
     words = []
     for d in FULL_SET_DATASETS:
         if d in done.index:
-            diff, low, high = (100 * done.at[d, k] for k in ("diff", "ci_low", "ci_high"))
-            words.append(f"{SPECS[d].title}: {WORDS[verdicts[d]]} ({diff:+.2f} points, 95 % CI {low:+.2f} to {high:+.2f})")
+            diff, low, high = (points(done.at[d, k], signed=True) for k in ("diff", "ci_low", "ci_high"))
+            words.append(f"{SPECS[d].title}: {WORDS[verdicts[d]]} ({diff} points, 95 % CI {low} to {high})")
         else:
             m, a = (t.at[d, "n_msra"], t.at[d, "n_arm"]) if d in t.index else (0, 0)
             words.append(f"{SPECS[d].title}: {m} and {a} of {len(SEEDS)} runs recorded")
