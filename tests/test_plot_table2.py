@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from seedinit.replication.plots import plot_table2
+from seedinit.replication.plots import plot_size_curve, plot_table2
 
 
 def t2_frame() -> pd.DataFrame:
@@ -53,3 +53,18 @@ def test_a_wider_level_widens_the_intervals_and_a_single_run_has_none():
     lines = {c.get_label(): c.lines[0].get_ydata() for c in cifar.containers}
     assert lines["seed filters"] == pytest.approx([30.0])
     assert bars(cifar)["seed filters"] == [] and len(bars(cifar)["MSRA"]) == 1
+
+
+def test_the_size_curve_has_a_panel_per_dataset_in_the_papers_order_and_one_legend_below_them():
+    rows = [
+        (d, r, a, 0.01 * k, 0.01 * k - 0.002, 0.01 * k + 0.002)
+        for k, (d, r, a) in enumerate(
+            [("cifar10", 0.1, "kmeans"), ("mnist", 0.01, "seed"), ("mnist", 1.0, "seed"), ("cifar10", 0.1, "pca")]
+        )
+    ]
+    fig = plot_size_curve(pd.DataFrame(rows, columns=["dataset", "ratio", "arm", "diff", "ci_low", "ci_high"]))
+    assert [ax.get_title() for ax in fig.axes] == ["MNIST", "CIFAR-10"]
+    assert not any(ax.get_legend() for ax in fig.axes)
+    [legend] = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["the paper's seed filters", "k-means", "PCA"]
+    assert fig.axes[0].lines[0].get_xdata().tolist() == [1.0, 100.0]  # percent, in order of size

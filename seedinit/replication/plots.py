@@ -12,7 +12,7 @@ from torch import Tensor, nn
 
 from ..data import SPECS
 from .protocol import NEW_INITS, READINGS, REPAIRED_ARM, arm_words
-from .runs import arm_label, cell_label, final_records
+from .runs import arm_label, cell_label, final_records, paper_order
 
 if TYPE_CHECKING:
     import pandas as pd  # the book's extra; the CLI draws filters without it
@@ -231,8 +231,8 @@ def plot_delta_grid(runs: pd.DataFrame, score: str = "q34") -> plt.Figure:
 def plot_size_curve(t: pd.DataFrame) -> plt.Figure:
     """Per dataset (panel), each initializer's difference to MSRA (points, 95 % Welch interval) against the share of the
     training set, log-scaled; ``t``: rows of dataset, ratio, arm, diff, ci_low, ci_high (``statistics.by_size``)."""
-    datasets = list(dict.fromkeys(t["dataset"]))
-    fig, axes = plt.subplots(1, max(1, len(datasets)), figsize=(3.4 * max(1, len(datasets)), 3.2), squeeze=False, sharey=False)
+    datasets = sorted(set(t["dataset"]), key=paper_order)
+    fig, axes = plt.subplots(1, max(1, len(datasets)), figsize=(3.4 * max(1, len(datasets)), 3.8), squeeze=False, sharey=False)
     for ax, dataset in zip(axes[0], datasets):
         for name, rows in t[t["dataset"] == dataset].sort_values("ratio").groupby("arm"):
             x, y = 100 * rows["ratio"], 100 * rows["diff"]
@@ -241,6 +241,7 @@ def plot_size_curve(t: pd.DataFrame) -> plt.Figure:
         ax.axhline(0, color="grey", lw=1)
         ax.set(xscale="log", title=SPECS[dataset].title, xlabel="training images used (%)")
     axes[0][0].set_ylabel("difference to MSRA (points)")
-    axes[0][-1].legend(fontsize=7)
-    fig.tight_layout()
+    named = {label: handle for ax in axes[0] for handle, label in zip(*ax.get_legend_handles_labels())}
+    fig.legend(named.values(), named.keys(), loc="lower center", ncol=3, fontsize=7, frameon=False)  # below, clear of the data
+    fig.tight_layout(rect=(0, 0.14, 1, 1))
     return fig
