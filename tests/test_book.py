@@ -254,7 +254,7 @@ def test_no_table_or_figure_overflows_its_column(browser, built, page, width):
     ARTIFACTS.mkdir(exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / f"{Path(page).stem}-{WIDTHS[width][0]}px.png"))
     assert found["measured"] > 0 or page in PROSE, "the page has tables or figures to measure"
-    assert found["overflowing"] == [] and found["page"] <= found["view"], found
+    assert found["overflowing"] == [] and found["page"] <= min(found["view"], WIDTHS[width][0]), found  # a phone's view grows with the page
 
 
 # The page's article as a reader reads it: its text outside code, and each image without a figure caption.
