@@ -124,6 +124,8 @@ def test_the_whole_training_set_claim_waits_for_ten_runs_of_each_arm_on_mnist_an
     said = r"equivalent \([−+]0\.\d\d points, 95 % CI −0\.\d\d to \+0\.\d\d\)"  # 0.1-point noise, a ±1-point margin
     verdict, evidence = seventh_claim(whole_set("mnist"))  # the baseline study's MSRA runs count
     assert verdict == "not yet judged" and re.fullmatch(f"MNIST: {said}; {rest}", evidence)
+    msra_only = whole_set("mnist") + whole_set("cifar10", 0)[:1]  # CIFAR-10's first MSRA run, none of the seed filters
+    assert seventh_claim(msra_only)[1].endswith("CIFAR-10: 1 and 0 of 10 runs recorded; CIFAR-100: 0 and 0 of 10 runs recorded")
     both = whole_set("mnist") + whole_set("cifar10")
     verdict, evidence = seventh_claim(both)
     assert verdict == "reproduced" and re.fullmatch(f"MNIST: {said}; CIFAR-10: {said}; CIFAR-100: 0 and 0 of 10 runs recorded", evidence)

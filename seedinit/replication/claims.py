@@ -12,7 +12,7 @@ from .protocol import FULL_SET_DATASETS, FULL_SET_JUDGED_ON, SEEDS
 from .runs import listed
 from .statistics import full_set_table
 from .styling import points
-from .tables import delta03
+from .tables import delta03, runs_of_full_set
 
 Judge = Callable[[pd.DataFrame, pd.DataFrame, str], tuple[str, str]]  # (Table 2, all runs, its stop) -> (verdict, evidence)
 WORDS = {"better": "seed filters better", "worse": "MSRA better", "equivalent": "equivalent", "inconclusive": "inconclusive"}
@@ -71,13 +71,13 @@ def _full_set(_t2: pd.DataFrame, df: pd.DataFrame, _stop: str) -> tuple[str, str
     t = full_set_table(df).query("arm == 'seed'").set_index("dataset")
     done = t[(t["n_msra"] + t["unconverged_both"] >= len(SEEDS)) & (t["n_arm"] >= len(SEEDS))]  # 10 runs of each arm
     verdicts = done["verdict"].fillna("inconclusive")
-    words = []
+    recorded, words = runs_of_full_set(df).groupby(["dataset", "arm"]).size(), []
     for d in FULL_SET_DATASETS:
         if d in done.index:
             diff, low, high = (points(done.at[d, k], signed=True) for k in ("diff", "ci_low", "ci_high"))
             words.append(f"{SPECS[d].title}: {WORDS[verdicts[d]]} ({diff} points, 95 % CI {low} to {high})")
         else:
-            m, a = (t.at[d, "n_msra"], t.at[d, "n_arm"]) if d in t.index else (0, 0)
+            m, a = (recorded.get((d, arm), 0) for arm in ("msra", "seed"))
             words.append(f"{SPECS[d].title}: {m} and {a} of {len(SEEDS)} runs recorded")
     judged = set(FULL_SET_JUDGED_ON) & set(FULL_SET_DATASETS) <= set(done.index)
     return (no_difference(verdicts) if judged else "not yet judged"), listed(words)
