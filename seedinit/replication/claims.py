@@ -68,8 +68,8 @@ def _collapse(_t2: pd.DataFrame, df: pd.DataFrame, stop: str) -> tuple[str, str]
 def _full_set(_t2: pd.DataFrame, df: pd.DataFrame, _stop: str) -> tuple[str, str]:
     """Judged once each of ``FULL_SET_JUDGED_ON`` holds 10 runs of both arms, on the datasets that do; each dataset said
     (the paper's reading against MSRA in points where judged, its runs so far where not)."""
-    t = full_set_table(df).query("arm == 'seed'").set_index("dataset")
-    done = t[(t["n_msra"] + t["unconverged_both"] >= len(SEEDS)) & (t["n_arm"] >= len(SEEDS))]  # 10 runs of each arm
+    t = full_set_table(df, planned=len(SEEDS)).query("arm == 'seed'").set_index("dataset")
+    done = t[t["verdict"] != "still being recorded"]  # 10 runs of each arm
     verdicts = done["verdict"].fillna("inconclusive")
     recorded, words = runs_of_full_set(df).groupby(["dataset", "arm"]).size(), []
     for d in FULL_SET_DATASETS:
