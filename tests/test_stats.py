@@ -3,7 +3,6 @@ import math
 import pytest
 
 from seedinit import q34
-from seedinit.replication.runs import converged_at
 from seedinit.stats import converged, diverged, evaluated, window_start
 
 
@@ -44,11 +43,11 @@ def test_an_explosion_at_any_epoch_or_a_run_that_ends_above_the_bound_diverged_h
 def test_the_convergence_criterion_compares_the_best_of_the_last_epochs_with_the_best_before():
     falling = [1 / e for e in range(1, 101)]  # epoch e's loss is 1/e
     assert not converged(falling[:10], 5, 0.01, 0.001)
-    assert converged_at(falling, 5, 0.0, 0.001) == 74  # 1/69 - 1/74 < 0.001 first at epoch 74
-    assert converged_at(falling, 5, 0.0, 0.0) is None
+    assert not converged(falling[:73], 5, 0.0, 0.001) and converged(falling[:74], 5, 0.0, 0.001)  # 1/69 - 1/74 < 0.001
+    assert not any(converged(falling[:e], 5, 0.0, 0.0) for e in range(10, 101))
     flat = [1.0] * 5 + [0.5] * 10
     assert not converged(flat[:9], 5, 0.01, 0.0)  # fewer than 2 x patience epochs
-    assert converged_at(flat, 5, 0.01, 0.0) == 11  # the first 5 epochs of the 0.5 plateau improved on 1.0; the next do not
+    assert not converged(flat[:10], 5, 0.01, 0.0) and converged(flat[:11], 5, 0.01, 0.0)  # the plateau's first 5 improved on 1.0
 
 
 def test_q34_refuses_an_empty_history():

@@ -12,20 +12,16 @@ import pandas as pd
 
 from ..config import Config
 from .cost import fixed_grid, work
-from .runs import with_windows
 from .statistics import table2
 from .sweep import estimate
 from .tables import delta_choice, machine_of, runs_frame
 
 
 def load_archive(path: str | Path) -> list[dict[str, Any]]:
-    """The records in a ``.tar.gz`` archive of a records folder (a GPU machine's results, carried back whole). The archived
-    GPU grid predates ``Config.role`` and the stored scoring window: its runs get their role here, a delta-grid run being
-    one with a validation split, and their window as ``scripts/add_windows.py`` gives it to the records it migrated."""
+    """The records in a ``.tar.gz`` archive of a records folder (a GPU machine's results, carried back whole), in name order."""
     with tarfile.open(path) as tar:
         members = sorted((m for m in tar.getmembers() if m.isfile() and m.name.endswith(".json")), key=lambda m: m.name)
-        records = [with_windows(json.loads(tar.extractfile(m).read())) for m in members]
-    return [r | {"config": {"role": "delta-grid" if r["config"].get("val_fraction") else "table2"} | r["config"]} for r in records]
+        return [json.loads(tar.extractfile(m).read()) for m in members]
 
 
 def benchmarks(folder: str | Path) -> pd.DataFrame:
@@ -60,7 +56,7 @@ def run_list(records: list[dict[str, Any]]) -> pd.DataFrame:
         c, s, k, made = r["config"], r["seconds"], r.get("ensemble", 1), r["provenance"]
         steps = -(-r["sizes"]["train"] // c["batch_size"]) * len(r["history"])
         rows.append({"machine": machine_of(made), "commit": str(made["git_commit"])[:10], "dataset": c["dataset"]})
-        rows[-1] |= {"ratio": c["ratio"], "role": c.get("role", "user"), "ensemble": k, "steps": steps, "init_s": s["init"]}
+        rows[-1] |= {"ratio": c["ratio"], "role": c["role"], "ensemble": k, "steps": steps, "init_s": s["init"]}
         rows[-1]["wall_s"] = s["train"] * k
     return pd.DataFrame(rows)
 

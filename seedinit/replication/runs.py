@@ -8,30 +8,12 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..config import DEFAULTS, Config
 from ..data import SPECS
 from ..options import SEED_FIELDS
-from ..stats import converged, window_start
-
-
-def converged_at(losses: Sequence[float], patience: int, rtol: float, atol: float) -> int | None:
-    """The first epoch at which ``stats.converged`` holds, or None: the criterion applied after the fact to a history."""
-    return next((e for e in range(2 * patience, len(losses) + 1) if converged(losses[:e], patience, rtol, atol)), None)
-
-
-def with_windows(record: dict[str, Any]) -> dict[str, Any]:
-    """``record`` with its scoring window (``scored``) and convergence epoch (``converged_at``) after ``q34``, as the
-    convergence protocol defines them, where a record written before that protocol lacks them."""
-    c = {k: record["config"].get(k, v) for k, v in DEFAULTS.items()}
-    losses = [h["train_loss"] for h in record["history"]]
-    added = {
-        "scored": record.get("scored", [window_start(c["epochs"], c["window"]), c["epochs"]]),
-        "converged_at": record["converged_at"] if "converged_at" in record else converged_at(losses, c["patience"], c["rtol"], c["atol"]),
-    }
-    return {k: v for key, value in record.items() for k, v in ((key, value), *(added.items() if key == "q34" else ()))}
 
 
 def same_run(config: dict[str, Any]) -> str:

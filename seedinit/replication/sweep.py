@@ -228,7 +228,7 @@ def costs(records: list[dict[str, Any]], workers: int = 2) -> list[dict[str, Any
     hours to train them again on a CPU with ``workers`` workers (``again``, ``estimate``'s)."""
     studies: dict[str, list[dict[str, Any]]] = {}
     for r in records:
-        studies.setdefault(r["config"].get("role", "user"), []).append(r)
+        studies.setdefault(r["config"]["role"], []).append(r)
     rows = []
     for name, group in [*sorted(studies.items()), ("all", records)]:
         again = estimate([Config.from_dict(r["config"]) for r in group], records)
