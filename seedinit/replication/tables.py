@@ -83,7 +83,8 @@ def delta_check(df: pd.DataFrame) -> pd.DataFrame:
     converged with the grid's RNG seeds (mean validation Q3/4; ``margin`` over the grid's delta, ``check_sd`` the sd at the
     best). The same choice means the grid's schedule did not decide Table 2's delta. A cell is judged (``same``, and
     ``differs`` where the choices differ) once all its ``check_size`` runs are recorded and every one converged."""
-    seed = df[(df["role"] == "delta-grid") & (df["arm"] == "seed")]
+    grid = runs_of(df, "delta-grid", stop=None)
+    seed = grid[grid["arm"] == "seed"]
     rows = []
     for d, r, delta, val in delta_choice(df).itertuples(index=False):
         cell = seed[(seed["dataset"] == d) & (seed["ratio"] == r)]
@@ -141,9 +142,9 @@ def coverage(configs: list[Any], records: list[dict[str, Any]]) -> pd.DataFrame:
     return t.sort_values("dataset", key=lambda d: d.map(paper_order), kind="stable", ignore_index=True)  # the paper's order
 
 
-def runs_of(df: pd.DataFrame, role: str = "table2", stop: str = "converged") -> pd.DataFrame:
-    """The runs recorded for ``role`` and trained with ``stop``."""
-    return df[(df["role"] == role) & (df["stop"] == stop)]
+def runs_of(df: pd.DataFrame, role: str | tuple[str, ...] = "table2", stop: str | None = "converged") -> pd.DataFrame:
+    """The runs recorded for ``role`` (or any of several) and trained with ``stop`` (``None``: either way)."""
+    return df[df["role"].isin([role] if isinstance(role, str) else role) & (stop is None or df["stop"] == stop)]
 
 
 def runs_at_deltas(
@@ -218,7 +219,8 @@ def readings_table(df: pd.DataFrame, datasets: tuple[str, ...], ratio: float) ->
     """The interpretation and sensitivity studies (fixed schedule): mean Q3/4, runs and share of filters seeded,
     per dataset, reading and delta; the studies reuse the fixed-schedule Table-2 runs where their settings coincide."""
     roles = ("study:interpretation", "study:sensitivity", "table2")
-    runs = df[df["role"].isin(roles) & (df["stop"] == "fixed") & np.isclose(df["ratio"], ratio) & df["dataset"].isin(datasets)]
+    runs = runs_of(df, roles, "fixed")
+    runs = runs[np.isclose(runs["ratio"], ratio) & runs["dataset"].isin(datasets)]
     runs = runs.drop_duplicates(["dataset", "arm", "delta", "seed"])
     agg = dict(q34=("q34", "mean"), runs=("q34", "size"), seeded=("seeded", "mean"))
     return runs.groupby(["dataset", "arm", "delta"], dropna=False).agg(**agg).reset_index()
@@ -226,7 +228,7 @@ def readings_table(df: pd.DataFrame, datasets: tuple[str, ...], ratio: float) ->
 
 def schedule_table(df: pd.DataFrame, deltas: pd.DataFrame) -> pd.DataFrame:
     """The schedule study: each arm's long runs (``study:schedule``) beside its fixed-schedule Table-2 runs of the same RNG seeds."""
-    long = df[df["role"] == "study:schedule"]
+    long = runs_of(df, "study:schedule", stop=None)
     if long.empty:
         return pd.DataFrame()
     base = runs_of(df, "table2", "fixed")
@@ -268,7 +270,8 @@ def provenance_list(records: list[dict[str, Any]]) -> pd.DataFrame:
 
 def delta03(df: pd.DataFrame) -> pd.DataFrame:
     """The paper's collapse case, MNIST r = 10 %: the Table-2 arms beside delta = 0.3, per training protocol."""
-    cell = df[(df["role"] == "table2") & (df["dataset"] == "mnist") & np.isclose(df["ratio"], 0.1) & df["arm"].isin(["msra", "seed"])]
+    cell = runs_of(df, "table2", stop=None)
+    cell = cell[(cell["dataset"] == "mnist") & np.isclose(cell["ratio"], 0.1) & cell["arm"].isin(["msra", "seed"])]
     agg = dict(runs=("q34", "size"), q34=("q34", "mean"), sd=("q34", "std"), lowest=("q34", "min"), diverged=("diverged", "sum"))
     return cell.groupby(["stop", "arm", "delta"], dropna=False).agg(**agg).reset_index()
 
@@ -279,11 +282,10 @@ PAPER_MSRA_MNIST = 0.9871  # the paper's MSRA baseline on MNIST at r = 10 % (its
 def baseline_table(df: pd.DataFrame) -> pd.DataFrame:
     """The baseline study: MSRA on MNIST until converged, per training-set size and Caffe setting (Table 2's MSRA runs of
     the same RNG seeds included): mean, sd, and whether it reaches the paper's 98.71 % (mean + 2 sd at least that)."""
-    runs = df[(df["arm"] == "msra") & (df["dataset"] == "mnist") & (df["stop"] == "converged")]
-    runs = runs[
-        (runs["role"] == "study:baseline")
-        | ((runs["role"] == "table2") & runs["seed"].isin(runs.loc[runs["role"] == "study:baseline", "seed"]))
-    ].assign(unconverged=lambda t: ~t["converged"])
+    runs = runs_of(df, ("study:baseline", "table2"))
+    runs = runs[(runs["arm"] == "msra") & (runs["dataset"] == "mnist")]
+    study = runs_of(runs, "study:baseline")  # and Table 2's runs of its RNG seeds
+    runs = runs[(runs["role"] == "study:baseline") | runs["seed"].isin(study["seed"])].assign(unconverged=lambda t: ~t["converged"])
     scored = runs.assign(q34=runs["q34"].where(runs["converged"]))  # a run that never converged is counted, not scored
     agg = dict(runs=("q34", "count"), q34=("q34", "mean"), sd=("q34", "std"), unconverged=("unconverged", "sum"))
     t = scored.groupby(["images", "hidden", "conv_relu", "inputs"]).agg(**agg).reset_index()
@@ -321,8 +323,9 @@ def comparison_coverage(records: list[dict]) -> pd.DataFrame:
 def runs_of_full_set(df: pd.DataFrame) -> pd.DataFrame:
     """The whole-training-set study's runs (r = 1, until converged, LeNet-5's own settings), with the baseline study's MSRA
     runs on all 60,000 MNIST images, which are the same runs, as one role."""
-    runs = df[np.isclose(df["ratio"], 1.0) & (df["stop"] == "converged") & df["role"].isin(["study:full-set", "study:baseline"])]
-    runs = runs[(runs["hidden"] == "120 84") & runs["conv_relu"] & (runs["inputs"] == "unit") & (runs["model"] == "lenet5")]
+    runs = runs_of(df, ("study:full-set", "study:baseline"))
+    runs = runs[np.isclose(runs["ratio"], 1.0) & (runs["hidden"] == "120 84") & runs["conv_relu"] & (runs["inputs"] == "unit")]
+    runs = runs[runs["model"] == "lenet5"]
     return runs.assign(role="study:full-set")
 
 
@@ -330,7 +333,8 @@ def delta_margins(df: pd.DataFrame) -> pd.DataFrame:
     """Per cell of the delta grid (validation Q3/4, the paper's reading): the chosen delta and the runner-up, the margin
     between their means and its standard error over the RNG seeds they share, MSRA's mean, and the best delta's lead over
     MSRA (``below_msra``: the seed filters' mean is below MSRA's at every delta of the grid)."""
-    grid = df[(df["role"] == "delta-grid") & (df["stop"] == "fixed") & df["arm"].isin(["seed", "msra"]) & df["val_q34"].notna()]
+    grid = runs_of(df, "delta-grid", "fixed")
+    grid = grid[grid["arm"].isin(["seed", "msra"]) & grid["val_q34"].notna()]
     rows = []
     for (dataset, ratio), cell in grid.groupby(["dataset", "ratio"]):
         by = cell[cell["arm"] == "seed"].pivot_table("val_q34", "seed", "delta")
