@@ -214,7 +214,7 @@ def test_the_cost_of_each_study_comes_from_its_records():
 
 
 def test_a_sweep_reads_its_records_once(tiny_mnist, monkeypatch, capsys):
-    from seedinit.replication import sweep as module
+    from seedinit.replication import runs as module
     from seedinit.replication.cli import main
 
     reads = []

@@ -10,7 +10,11 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..data import SPECS
+from ..algorithm import explain
+from ..config import Config, generator
+from ..data import SPECS, Dataset, to_float
+from ..experiment import build_model
+from ..inits import layer_io
 from .protocol import NEW_INITS, READINGS, REPAIRED_ARM, arm_words
 from .runs import arm_label, cell_label, final_records, paper_order
 
@@ -56,18 +60,24 @@ def plot_filters(model: nn.Module, layers: tuple[str, ...] = ("c1", "c3"), title
     return fig
 
 
-def plot_steps(steps: dict[str, Tensor], prev: Tensor, g_r: Tensor, delta: float, i: int = 0) -> plt.Figure:
-    """Algorithm 1 on image ``i`` of a batch: input, seed, activation map, suppression, gated seed, and the filters."""
-    g_x = steps["g_x"][i]
+def plot_steps(data: Dataset, cfg: Config, i: int = 0) -> plt.Figure:
+    """Algorithm 1 at C1 of ``cfg``'s network, MSRA-initialized, on training image ``i`` of ``data``: input, seed,
+    activation map, suppression, gated seed, and the filters (``cfg``'s RNG seed draws the random part)."""
+    images, delta = to_float(data.x_train[i : i + 1]), cfg.delta
+    model, _ = build_model(cfg.replace(init="msra"), images, data.num_classes)
+    prev, act = layer_io(model, model.c1, images)
+    settings = {"theta": cfg.theta, "theta_mode": cfg.theta_mode, "epsilon": cfg.epsilon, "radius": cfg.radius}
+    steps = {k: v[0] for k, v in explain(prev, act, model.c1.kernel_size[0], **settings).items()}
+    g_x, g_r, prev = steps["g_x"], torch.randn(steps["g_x"].shape, generator=generator(cfg.seed, "walkthrough")), prev[0]
     mixed = (1 - delta) * g_r + delta * g_x
-    thr = float(steps["threshold"][i])
+    thr = float(steps["threshold"])
     panels = [
-        ("input", prev[i].mean(0), "gray"),
-        (r"seed: ReLU(input $-\ \varepsilon$ max)", steps["seed"][i].mean(0), "gray"),
-        ("activation map $a$", steps["a"][i], "viridis"),
-        (rf"$a > \theta$ = {thr:.2g} (represented)", (steps["a"][i] > thr).float(), "gray"),
-        ("$a$ after suppression", steps["suppressed"][i], "viridis"),
-        ("seed gated by $a$", steps["gated"][i].mean(0), "gray"),
+        ("input", prev.mean(0), "gray"),
+        (r"seed: ReLU(input $-\ \varepsilon$ max)", steps["seed"].mean(0), "gray"),
+        ("activation map $a$", steps["a"], "viridis"),
+        (rf"$a > \theta$ = {thr:.2g} (represented)", (steps["a"] > thr).float(), "gray"),
+        ("$a$ after suppression", steps["suppressed"], "viridis"),
+        ("seed gated by $a$", steps["gated"].mean(0), "gray"),
         ("$g_x$ (chosen window)", g_x.mean(0), "RdBu_r"),
         (r"$g_r \sim N(0, 1)$", g_r.mean(0), "RdBu_r"),
         (rf"$(1-\delta)\,g_r + \delta\,g_x$, δ = {delta:g}", mixed.mean(0), "RdBu_r"),
@@ -80,6 +90,7 @@ def plot_steps(steps: dict[str, Tensor], prev: Tensor, g_r: Tensor, delta: float
         ax.set_title(title, fontsize=7)
         ax.axis("off")
     fig.tight_layout()
+    fig.suptitle(f"{SPECS[cfg.dataset].title}: training image {i}, score {float(steps['score']):.3g}", y=1.05)
     return fig
 
 
@@ -207,7 +218,7 @@ def plot_forest(table: pd.DataFrame, planned: int = 0) -> plt.Figure:
 
 def plot_delta_grid(runs: pd.DataFrame, score: str = "q34") -> plt.Figure:
     """Per cell (panel), the paper's seed filters' ``score`` (%) at each δ of the grid: each run a dot, the mean a line,
-    MSRA's mean dashed; ``runs``: the delta grid's rows of ``tables.runs_frame``."""
+    MSRA's mean dashed; ``runs``: ``tables.paper_grid``'s rows."""
     cells = sorted({(d, r) for d, r in zip(runs["dataset"], runs["ratio"])}, key=lambda c: (c[1], c[0]))
     cols = min(3, max(1, len(cells)))
     fig, axes = plt.subplots(math.ceil(len(cells) / cols) or 1, cols, figsize=(3.3 * cols, 2.6 * math.ceil(len(cells) / cols) or 1))

@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from ..config import DEFAULTS, Config
 from ..data import SPECS
 from ..options import SEED_FIELDS
+from ..records import load_records
+
+
+def records_in(folder: str | os.PathLike | None) -> list[dict[str, Any]]:
+    """The records in ``folder``, none where it does not exist; an unreadable record raises RecordError."""
+    return load_records(folder) if folder is not None and Path(folder).is_dir() else []
 
 
 def same_run(config: dict[str, Any]) -> str:
@@ -52,6 +60,12 @@ def recorded_in(records: list[dict[str, Any]]) -> Callable[[Config], bool]:
         return (c.key(), c.seed) in have or (c.stop == "converged" and caps.get(same_run(c.to_dict()), 0) >= c.epochs)
 
     return is_recorded
+
+
+def records_of(configs: Iterable[Config], records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ``records`` of the runs ``configs`` name, whatever their cap or device (``same_run``)."""
+    names = {same_run(c.to_dict()) for c in configs}
+    return [r for r in records if same_run(r["config"]) in names]
 
 
 def arm_label(c: dict[str, Any]) -> str:

@@ -32,9 +32,9 @@ from ..config import DEFAULTS, Config
 from ..data import DataError, Dataset, load_dataset
 from ..experiment import run_together
 from ..options import ConfigError
-from ..records import RecordError, checkpoint_path, load_records, record_path, write_record
+from ..records import RecordError, checkpoint_path, record_path, write_record
 from ..training import Checkpoint
-from .runs import recorded_in
+from .runs import recorded_in, records_in
 
 GRID_KEYS = ("base", "grid", "seeds")
 TIMINGS = "book/results"  # the edition's records, whose per-epoch times estimate a sweep's time wherever it writes
@@ -87,11 +87,6 @@ def expand(spec: dict[str, Any], source: str = "grid") -> list[Config]:
             cfg = Config.from_dict({**base, **dict(zip(grid, combo)), "seed": seed}, source=source)
             unique.setdefault((cfg.key(), cfg.seed), cfg)
     return list(unique.values())
-
-
-def records_in(folder: str | os.PathLike | None) -> list[dict[str, Any]]:
-    """The records in ``folder``, none where it does not exist; an unreadable record raises RecordError."""
-    return load_records(folder) if folder is not None and Path(folder).is_dir() else []
 
 
 def pending(configs: Iterable[Config], out: str | os.PathLike) -> list[Config]:

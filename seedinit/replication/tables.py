@@ -147,6 +147,12 @@ def runs_of(df: pd.DataFrame, role: str | tuple[str, ...] = "table2", stop: str 
     return df[df["role"].isin([role] if isinstance(role, str) else role) & (stop is None or df["stop"] == stop)]
 
 
+def paper_grid(df: pd.DataFrame) -> pd.DataFrame:
+    """The delta grid's runs (fixed schedule) of the paper's reading and of MSRA."""
+    grid = runs_of(df, "delta-grid", "fixed")
+    return grid[grid["arm"].isin(["seed", "msra"])]
+
+
 def runs_at_deltas(
     df: pd.DataFrame, deltas: pd.DataFrame, role: str = "table2", stop: str = "converged", arm_name: str = "seed"
 ) -> pd.DataFrame:
@@ -333,8 +339,7 @@ def delta_margins(df: pd.DataFrame) -> pd.DataFrame:
     """Per cell of the delta grid (validation Q3/4, the paper's reading): the chosen delta and the runner-up, the margin
     between their means and its standard error over the RNG seeds they share, MSRA's mean, and the best delta's lead over
     MSRA (``below_msra``: the seed filters' mean is below MSRA's at every delta of the grid)."""
-    grid = runs_of(df, "delta-grid", "fixed")
-    grid = grid[grid["arm"].isin(["seed", "msra"]) & grid["val_q34"].notna()]
+    grid = paper_grid(df).dropna(subset=["val_q34"])
     rows = []
     for (dataset, ratio), cell in grid.groupby(["dataset", "ratio"]):
         by = cell[cell["arm"] == "seed"].pivot_table("val_q34", "seed", "delta")
