@@ -37,7 +37,7 @@ class Config(SeedOptions):
     ratio: float = opt(0.1, "fraction of the training set kept, stratified by class", rule=FRACTION)
     grayscale: bool = opt(True, "convert colour images to ITU-R 601-2 luma (the paper's 1x32x32)", rule=BOOL)
     init: str = opt("msra", "initialization: MSRA (He), the paper's seed filters, orthogonal, LSUV, k-means or PCA patch filters", INITS)
-    model: str = opt("lenet5", "network: the paper's LeNet-5, or a ResNet-8 with BatchNorm (widths 16-32-64; colour, our study)", MODELS)
+    model: str = opt("lenet5", "network: the paper's LeNet-5, or a ResNet-8 with BatchNorm (widths 16-32-64, for colour images)", MODELS)
     inputs: str = opt("unit", "network input: pixels in [0, 1], or standardized by the training set's mean and sd", ("unit", "standard"))
     conv_relu: bool = opt(True, "ReLU after C1 and C3 (Caffe's LeNet has none)", rule=BOOL)
     hidden: tuple[int, ...] = opt((120, 84), "classifier hidden widths (LeNet-5: 120 84; Caffe's LeNet: 500)", rule=WIDTHS)
@@ -100,7 +100,7 @@ class Config(SeedOptions):
 APPLIES = {name: ("init", "seed") for name in SEED_FIELDS} | {"max_cosine": ("selection", "diverse"), "window": ("stop", "fixed")}
 APPLIES |= {name: ("stop", "converged") for name in ("patience", "rtol", "atol", "score_epochs")}
 APPLIES |= {name: ("model", "lenet5") for name in ("hidden", "conv_relu")}
-# settings hashed only when they differ from their default (records made without them keep their names)
+# settings hashed only when they differ from their default: at it, a run keeps the name it has without the setting
 LATER = ("max_cosine", "stop", "patience", "rtol", "atol", "score_epochs", "inputs", "conv_relu", "model", "track")
 DEFAULTS = {f.name: f.default for f in dataclasses.fields(Config)}
 

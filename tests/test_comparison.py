@@ -15,7 +15,7 @@ from seedinit.experiment import build_model
 from seedinit.replication import protocol
 from seedinit.replication.plots import plot_forest
 from seedinit.replication.prose import best_init, delta_words, speed_words, verdicts
-from seedinit.replication.statistics import ACCURACY, SPEED, TESTS_SHOWN, comparison
+from seedinit.replication.statistics import ACCURACY, SPEED, TESTS_SHOWN, comparison_table
 from seedinit.replication.sweep import tasks
 from seedinit.replication.tables import runs_frame, speed_scores
 from seedinit.training import tracked
@@ -85,7 +85,7 @@ def test_the_comparison_table_and_its_forest_plot():
     records += [fake(q, "pca", s) for s, q in enumerate(pca)] + [fake(0.2, "pca", 3, converged=False)]
     records += [fake(0.99, "msra", s, dataset="cifar10", role="table2") for s in range(3)]  # a Table-2 cell the study did not run
     t2_deltas = pd.DataFrame({"dataset": ["mnist"], "ratio": [0.1], "delta": [0.5]})
-    t = comparison(records, t2_deltas)
+    t = comparison_table(records, t2_deltas)
     assert list(t["arm"]) == ["msra", "pca", "seed"] and set(t["dataset"]) == {"mnist"}
     row = t.set_index("arm").loc["pca"]
     assert (row.n, row.unconverged) == (3, 1) and row.q34 == pytest.approx(0.94) and row["diff"] == pytest.approx(0.94 - 0.91)
@@ -110,9 +110,9 @@ def test_the_comparison_table_and_its_forest_plot():
     assert speed_words(t).startswith("not yet measured")  # no tracked run of MSRA or the paper's reading
     tracked = [fake(q, arm, s) for arm in ("msra", "seed") for s, q in enumerate([0.8, 0.9])]
     tracked += [fake(0.1, "seed", s, converged=False) for s in (2, 3)]  # 95 % of their Q3/4 at epoch 1, but no score
-    assert speed_words(comparison(records + tracked, t2_deltas)) == "MNIST, r = 10 %: 8 epochs against 8"
-    assert speed_words(comparison(records + tracked, t2_deltas), "pca") == "MNIST, r = 10 %: 4 epochs against 8"
-    one_run = comparison(records[:3] + records[6:7], t2_deltas)  # one pca run: no test, not a tie
+    assert speed_words(comparison_table(records + tracked, t2_deltas)) == "MNIST, r = 10 %: 8 epochs against 8"
+    assert speed_words(comparison_table(records + tracked, t2_deltas), "pca") == "MNIST, r = 10 %: 4 epochs against 8"
+    one_run = comparison_table(records[:3] + records[6:7], t2_deltas)  # one pca run: no test, not a tie
     assert verdicts(one_run) == "PCA: not tested (fewer than 2 converged runs) in 1 of 1 cell" and verdicts(None).startswith("not yet")
 
 

@@ -200,11 +200,11 @@ def test_the_cells_subsets_are_nested():
 
 def test_the_papers_initialization_does_not_make_training_faster(records, chosen):
     """'It does not make it faster here: the median epochs to 95 % of a run's own Q3/4, the paper's reading against MSRA'."""
-    from seedinit.replication.statistics import comparison
+    from seedinit.replication.statistics import comparison_table
     from seedinit.replication.tables import with_speed
 
     assert len(protocol.NEW_INITS) == 4  # 'four other one-shot initializers'
-    t = comparison(with_speed(records), chosen)
+    t = comparison_table(with_speed(records), chosen)
     to95 = t[t["model"] == "lenet5"].pivot_table("to95", ["dataset", "ratio"], "arm")[["msra", "seed"]].dropna()
     assert len(to95) >= 1 and (to95["seed"] >= to95["msra"]).all()  # the cells with tracked runs of both
 
@@ -218,7 +218,7 @@ def test_beside_other_initializers_the_data_helps_when_cut_with_standard_tools(r
     recorded in full."""
     import json
 
-    from seedinit.replication.statistics import comparison
+    from seedinit.replication.statistics import comparison_table
     from seedinit.replication.tables import with_speed
 
     cells = json.loads((ROOT / "notebooks" / "comparison.ipynb").read_text())["cells"]
@@ -226,7 +226,7 @@ def test_beside_other_initializers_the_data_helps_when_cut_with_standard_tools(r
     said = page[page.index("k-means beats MSRA") : page.index("only on the larger network.")]
     assert len(said) > 500 and said in chapter  # the whole reading, word for word in both
     df = with_speed(records)
-    t = pd.concat([comparison(df, chosen), comparison(df, chosen, role="study:resnet")])
+    t = pd.concat([comparison_table(df, chosen), comparison_table(df, chosen, role="study:resnet")])
     t = t[(t["n"] + t["unconverged"] >= len(protocol.SEEDS)) & (t["arm"] != "msra")]  # the cells recorded in full
     assert t["p_holm"].notna().all()  # each of them tested
     t = t.assign(sign=np.where(t["significant"], np.sign(t["diff"]), 0)).set_index(["model", "arm", "dataset", "ratio"])

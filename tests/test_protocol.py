@@ -33,7 +33,7 @@ def test_the_grid_has_every_arm_the_protocol_names():
     assert protocol.stage2_cell("mnist", 0.1, 0.6) == main_ + check  # with the studies, the delta grid's check
     assert protocol.stage2_cell("cifar10", 0.05, 0.6, schedule="fixed", studies=False) == protocol.main_runs("cifar10", 0.05, 0.6, "fixed")
     with pytest.raises(Exception, match="ratio=0.2 is not allowed; the protocol's ratios are 0.01, 0.05, 0.1"):
-        protocol.cell("mnist", 0.2, "user")
+        protocol.cell_run("mnist", 0.2, "user")
 
 
 def test_reproduce_chooses_delta_on_validation_then_runs_the_arms(tiny_mnist, monkeypatch):

@@ -111,7 +111,7 @@ def cpu_projection(records: list[dict[str, Any]], workers: int = 2) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
-def floor(folder: str | Path) -> pd.DataFrame:
+def arithmetic_floor(folder: str | Path) -> pd.DataFrame:
     """This CPU's peak rate (``roofline.py``) against the work of the grid, of the ensemble benchmark and of the seed init."""
     folder = Path(folder)
     rec = {

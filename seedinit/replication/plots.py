@@ -186,7 +186,7 @@ COLOURS = dict(zip((*NEW_INITS, "seed", REPAIRED_ARM), plt.get_cmap("tab10").col
 
 
 def plot_forest(table: pd.DataFrame, planned: int = 0) -> plt.Figure:
-    """Per cell (panel), each initializer's Q3/4 difference to MSRA (a table of ``statistics.comparison``) in points with
+    """Per cell (panel), each initializer's Q3/4 difference to MSRA (a ``statistics.comparison_table``) in points with
     its 95 % interval; an initializer with fewer than ``planned`` runs recorded in a cell says how many it has."""
     rows = table[table["arm"] != "msra"]
     cells = list(dict.fromkeys(zip(rows["model"], rows["dataset"], rows["ratio"])))

@@ -184,7 +184,7 @@ def best_init(df: pd.DataFrame | None, planned: int = 0) -> str:
     than ``planned`` runs recorded is still being recorded and left out, as ``verdicts`` does."""
     if df is None:
         return "not yet measured (no comparison run is recorded)"
-    study = runs_of(df, "study:comparison")[lambda t: ~t["arm"].isin(["msra", "seed"])]  # their Q3/4 are Table 2's (``comparison``)
+    study = runs_of(df, "study:comparison")[lambda t: ~t["arm"].isin(["msra", "seed"])]  # their Q3/4 are Table 2's (``comparison_table``)
     study = study[study.groupby(["dataset", "ratio", "arm"])["q34"].transform("size") >= planned]
     runs = pd.concat([study, runs_of(df)[lambda t: t["arm"] == "msra"]]).assign(role="study:comparison")
     t = against_msra(runs, converged_only=True)
@@ -198,7 +198,7 @@ def best_init(df: pd.DataFrame | None, planned: int = 0) -> str:
 
 
 def verdicts(table: pd.DataFrame | None, planned: int = 0) -> str:
-    """Per initializer of a ``comparison`` table (None: none), its cells by verdict (``statistics.VERDICTS``) or untested;
+    """Per initializer of a ``comparison_table`` (None: none), its cells by verdict (``statistics.VERDICTS``) or untested;
     a cell with fewer than ``planned`` runs of the initializer recorded is still being recorded, not judged."""
     if table is None:
         return "not yet measured (no run recorded)"
@@ -214,7 +214,7 @@ def verdicts(table: pd.DataFrame | None, planned: int = 0) -> str:
 
 
 def speed_words(table: pd.DataFrame | None, arm_name: str = "seed") -> str:
-    """Per cell of one model's ``comparison`` table, ``arm_name``'s median epochs to 95 % of its Q3/4 against MSRA's, in words."""
+    """Per cell of one model's ``comparison_table``, ``arm_name``'s median epochs to 95 % of its Q3/4 against MSRA's, in words."""
     cells = table.pivot_table("to95", ["dataset", "ratio"], "arm") if table is not None and len(table) else pd.DataFrame()
     words = [f"{cell_label(d, r)}: {row[arm_name]:g} epochs against {row['msra']:g}" for (d, r), row in cells.iterrows()
              if {arm_name, "msra"} <= set(row.dropna().index)]  # fmt: skip
@@ -222,7 +222,7 @@ def speed_words(table: pd.DataFrame | None, arm_name: str = "seed") -> str:
 
 
 def delta_words(table: pd.DataFrame | None, arm_name: str = REPAIRED_ARM) -> str:
-    """Per cell of a ``comparison`` table, the delta ``arm_name`` ran at (the repaired reading's by default), in words."""
+    """Per cell of a ``comparison_table``, the delta ``arm_name`` ran at (the repaired reading's by default), in words."""
     rows = table[table["arm"] == arm_name] if table is not None else pd.DataFrame(columns=["dataset", "ratio", "delta"])
     words = [f"δ = {x:g} in {cell_label(d, r)}" for d, r, x in rows[["dataset", "ratio", "delta"]].itertuples(index=False)]
     return listed(words, "no δ yet (no run of it recorded)")

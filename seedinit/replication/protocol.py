@@ -69,7 +69,7 @@ CAFFE = {"500-unit head": {"hidden": (500,)}, "no conv ReLU": {"conv_relu": Fals
 CAFFE["all three"] = {k: v for setting in CAFFE.values() for k, v in setting.items()}
 
 
-def cell(dataset: str, ratio: float, role: str, **settings: Any) -> Config:
+def cell_run(dataset: str, ratio: float, role: str, **settings: Any) -> Config:
     """A run of the protocol's cell (dataset, ratio) for ``role``, on the fixed schedule of that ratio unless ``settings`` say otherwise."""
     if ratio not in EPOCHS:
         raise ConfigError(f"protocol: ratio={ratio!r} is not allowed; the protocol's ratios are {', '.join(map(str, EPOCHS))}")
@@ -79,12 +79,12 @@ def cell(dataset: str, ratio: float, role: str, **settings: Any) -> Config:
 def selection_runs(dataset: str, ratio: float) -> list[Config]:
     """Stage 1: the delta grid (and MSRA) with a validation split, to choose delta."""
     arms = [{"init": "msra"}] + [{"init": "seed", "delta": d} for d in DELTAS]
-    return [cell(dataset, ratio, "delta-grid", val_fraction=VAL_FRACTION, seed=s, **a) for a in arms for s in FEW_SEEDS]
+    return [cell_run(dataset, ratio, "delta-grid", val_fraction=VAL_FRACTION, seed=s, **a) for a in arms for s in FEW_SEEDS]
 
 
 def study_runs(dataset: str) -> list[Config]:
     """Stage 1: readings of Algorithm 1 across delta, and theta/epsilon/r_t one at a time, beside MSRA (fixed schedule)."""
-    at = functools.partial(cell, dataset, STUDY_RATIO)
+    at = functools.partial(cell_run, dataset, STUDY_RATIO)
     runs = [at("study:interpretation", init="msra", seed=s) for s in FEW_SEEDS]
     for v in VARIANTS.values():
         runs += [at("study:interpretation", init="seed", delta=d, seed=s, **v) for d in STUDY_DELTAS for s in FEW_SEEDS]
@@ -100,14 +100,14 @@ def main_runs(dataset: str, ratio: float, delta: float, stop: str = "converged")
     arms += [{"init": "seed", "delta": delta, "random": "he"}] if stop == "fixed" else []
     arms += [{"init": "seed", "delta": PAPER_DELTA}] if (dataset, ratio) == ("mnist", 0.1) else []
     until = {**UNTIL_CONVERGED, "epochs": CAP[ratio]} if stop == "converged" else {}
-    return [cell(dataset, ratio, "table2", seed=s, **a, **until) for a in arms for s in SEEDS]
+    return [cell_run(dataset, ratio, "table2", seed=s, **a, **until) for a in arms for s in SEEDS]
 
 
 def schedule_runs(dataset: str, delta: float) -> list[Config]:
     """Stage 2's schedule study: MSRA and the seed filters at the chosen delta, ``LONG`` times the epochs: slow, or worse?"""
     epochs = LONG * EPOCHS[STUDY_RATIO]
     arms = [{"init": "msra"}, {"init": "seed", "delta": delta}]
-    return [cell(dataset, STUDY_RATIO, "study:schedule", epochs=epochs, seed=s, **a) for a in arms for s in FEW_SEEDS]
+    return [cell_run(dataset, STUDY_RATIO, "study:schedule", epochs=epochs, seed=s, **a) for a in arms for s in FEW_SEEDS]
 
 
 def chosen_deltas(records: list[dict], arm: str = "seed") -> dict[tuple[str, float], float]:
@@ -117,7 +117,7 @@ def chosen_deltas(records: list[dict], arm: str = "seed") -> dict[tuple[str, flo
     return {cell: b["delta"] for cell, b in best.items() if b["runs"] >= len(DELTAS) * len(FEW_SEEDS)}
 
 
-def grid(
+def grid_runs(
     datasets: list[str], ratios: list[float], inits: list[str], deltas: list[float], seeds: list[int], epochs: int | str
 ) -> list[Config]:
     """A product grid (the experiment notebook's): each init (the seed filters at each delta) and RNG seed, trained
@@ -134,7 +134,7 @@ def neighbour_runs(dataset: str, ratio: float, delta: float) -> list[Config]:
     split and ``FEW_SEEDS``, trained until converged; the fixed schedule's choice stands if these choose the same delta."""
     i = DELTAS.index(delta)
     until = {**UNTIL_CONVERGED, "epochs": CAP[ratio], "val_fraction": VAL_FRACTION, "init": "seed"}
-    return [cell(dataset, ratio, "delta-grid", delta=d, seed=s, **until) for d in DELTAS[max(0, i - 1) : i + 2] for s in FEW_SEEDS]
+    return [cell_run(dataset, ratio, "delta-grid", delta=d, seed=s, **until) for d in DELTAS[max(0, i - 1) : i + 2] for s in FEW_SEEDS]
 
 
 def extended(runs: Iterable[Config], records: list[dict]) -> list[Config]:
@@ -267,7 +267,9 @@ RESNET: dict[str, Any] = {"grayscale": False, "model": "resnet8", "stop": "conve
 
 def repaired_grid_runs(dataset: str, ratio: float) -> list[Config]:
     """Stage 1 for the repaired reading: its delta grid with a validation split (MSRA's runs are ``selection_runs``')."""
-    return [cell(dataset, ratio, "delta-grid", val_fraction=VAL_FRACTION, seed=s, delta=d, **REPAIRED) for d in DELTAS for s in FEW_SEEDS]
+    return [
+        cell_run(dataset, ratio, "delta-grid", val_fraction=VAL_FRACTION, seed=s, delta=d, **REPAIRED) for d in DELTAS for s in FEW_SEEDS
+    ]
 
 
 def comparison_runs(records: list[dict]) -> list[Config]:
@@ -279,9 +281,9 @@ def comparison_runs(records: list[dict]) -> list[Config]:
     for d, r in COMPARISON_CELLS:
         until = {**UNTIL_CONVERGED, "epochs": CAP[r], "track": True}
         arms = [{"init": i} for i in NEW_INITS] + ([{**REPAIRED, "delta": repaired[d, r]}] if (d, r) in repaired else [])
-        runs += [cell(d, r, "study:comparison", seed=s, **a, **until) for a in arms for s in SEEDS]
+        runs += [cell_run(d, r, "study:comparison", seed=s, **a, **until) for a in arms for s in SEEDS]
         speed = [{"init": "msra"}] + ([{"init": "seed", "delta": paper[d, r]}] if (d, r) in paper else [])
-        runs += [cell(d, r, "study:comparison", seed=s, **a, **until) for a in speed for s in FEW_SEEDS]
+        runs += [cell_run(d, r, "study:comparison", seed=s, **a, **until) for a in speed for s in FEW_SEEDS]
     return runs
 
 
@@ -292,7 +294,7 @@ def resnet_runs(records: list[dict]) -> list[Config]:
     for reading, name in (({"init": "seed"}, "seed"), (REPAIRED, REPAIRED_ARM)):
         delta = chosen_deltas(records, name).get(("cifar10", 0.1))
         arms += [{**reading, "delta": delta}] if delta is not None else []
-    return [cell("cifar10", 0.1, "study:resnet", seed=s, **a, **RESNET, track=True) for a in arms for s in SEEDS]
+    return [cell_run("cifar10", 0.1, "study:resnet", seed=s, **a, **RESNET, track=True) for a in arms for s in SEEDS]
 
 
 # The whole-training-set study (the paper's footnote to section 4: with all training samples, no significant difference):

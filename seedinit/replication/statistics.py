@@ -131,7 +131,7 @@ def compared_runs(df: pd.DataFrame, deltas: pd.DataFrame, role: str = "study:com
     return pd.concat(parts)
 
 
-def comparison(
+def comparison_table(
     data: pd.DataFrame | list[dict[str, Any]], deltas: pd.DataFrame, role: str = "study:comparison", score: str = "q34"
 ) -> pd.DataFrame:
     """Per model, cell and initializer of ``role`` (``compared_runs``): ``score`` of the converged runs (mean, sd), its
@@ -160,7 +160,7 @@ def comparison(
 
 COMPARISON_COLUMNS = ("model", "dataset", "ratio", "arm", "delta", "n", "unconverged", "q34", "sd", *TESTS)
 COMPARISON_COLUMNS += ("tracked", "acc1", "acc5", "to95", "init_s", "epoch_s")
-# the book shows a ``comparison`` table as three: its accuracies, its tests, and its speed and seconds
+# the book shows a ``comparison_table`` as three: its accuracies, its tests, and its speed and seconds
 ACCURACY = ("dataset", "ratio", "arm", "delta", "n", "unconverged", "q34", "sd", "diff", "ci_low", "ci_high", "verdict")
 TESTS_SHOWN = ("dataset", "ratio", "arm", "p_holm", "p_paired_holm", "p_tost_holm", "mde", "verdict")
 SPEED = ("dataset", "ratio", "arm", "tracked", "acc1", "acc5", "to95", "init_s", "epoch_s")
@@ -193,7 +193,7 @@ def robustness(df: pd.DataFrame, deltas: pd.DataFrame, role: str = "study:compar
     keys = ["dataset", "ratio", "arm"]
     parts = []
     for score in SCORES:
-        t = comparison(df, deltas, role, score)
+        t = comparison_table(df, deltas, role, score)
         t = t[(t["model"] == "lenet5") & (t["arm"] != "msra")].set_index(keys)
         parts.append(t[["diff", "verdict"] if score == "q34" else ["verdict"]].add_suffix(f" ({SCORES[score]})"))
     if not parts or parts[0].empty:
@@ -214,7 +214,7 @@ def by_size(df: pd.DataFrame, deltas: pd.DataFrame) -> pd.DataFrame:
     """Each initializer's difference to MSRA per dataset and share of the training set: the LeNet-5 comparison's cells,
     Table 2's other ratios (the paper's reading), and the whole training set."""
     keep = ["dataset", "ratio", "arm", "diff", "ci_low", "ci_high", "verdict"]
-    t = comparison(df, deltas)
+    t = comparison_table(df, deltas)
     t = t[(t["model"] == "lenet5") & (t["arm"] != "msra")]
     t2 = table2(df, deltas).assign(arm="seed")
     parts = [t, t2[~t2["ratio"].isin(t["ratio"])], full_set_table(df)]
