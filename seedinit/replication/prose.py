@@ -162,7 +162,7 @@ def _differs(df: pd.DataFrame, check: pd.DataFrame) -> str:
             grid = f"; at the grid's δ = {c.delta:g}: {100 * at_grid.loc[key, 'diff']:+.2f}" if key in at_grid.index else ""
             words[-1] += f", and Table 2's runs at δ = {c.delta_converged:g} score {100 * row['diff']:+.2f} points against MSRA "
             words[-1] += f"(Holm p = {row['p_holm']:.2g}{grid})"
-    return "; ".join(words)
+    return listed(words)
 
 
 def _unjudged(check: pd.DataFrame) -> str:
@@ -240,7 +240,7 @@ def _where(t: pd.DataFrame) -> str:
 def origins(runs: pd.DataFrame) -> str:
     """Which commits and devices made ``runs``, with how many runs each, in words (a table's provenance in one line)."""
     made = runs.groupby(["commit", "device"], dropna=False).size().sort_values(ascending=False)
-    return "; ".join(f"{n} runs from commit {commit} on {device}" for (commit, device), n in made.items()) or "no runs"
+    return listed((f"{n} runs from commit {commit} on {device}" for (commit, device), n in made.items()), "no runs")
 
 
 def unrecorded_words(t: pd.DataFrame) -> str:
