@@ -174,11 +174,11 @@ def test_the_delta_check_sets_the_converged_choice_beside_the_fixed_one_once_all
     )
     runs += cell("mnist", 0.1, [0.98, 0.97, 0.98], [0.95, 0.96, 0.95])  # Table 2 at the check's delta
     assert headline(runs_frame(runs), delta_choice(runs_frame(runs)))["delta_differs"].endswith(
-        "(its sd over the RNG seeds: 0.00), and Table 2's runs at δ = 0.5 score -2.33 points against MSRA (Holm p = 0.0078)"
+        "(its sd over the RNG seeds: 0.00), and Table 2's runs at δ = 0.5 score −2.33 points against MSRA (Holm p = 0.0078)"
     )
     runs += cell("mnist", 0.1, [], [0.96, 0.97, 0.96], delta=0.6)  # and at the grid's
     assert headline(runs_frame(runs), delta_choice(runs_frame(runs)))["delta_differs"].endswith(
-        "score -2.33 points against MSRA (Holm p = 0.0078; at the grid's δ = 0.6: -1.33)"
+        "score −2.33 points against MSRA (Holm p = 0.0078; at the grid's δ = 0.6: −1.33)"
     )
 
 

@@ -119,16 +119,20 @@ def seventh_claim(runs: list[dict]) -> tuple[str, str]:
 
 
 def test_the_whole_training_set_claim_waits_for_ten_runs_of_each_arm_on_mnist_and_cifar10_then_is_judged():
-    rest = "CIFAR-10: 0 and 0 of 10 runs recorded; CIFAR-100: 0 and 0 of 10 runs recorded"
-    assert seventh_claim(whole_set("mnist", 4)) == ("not yet judged", f"MNIST: 10 and 4 of 10 runs recorded; {rest}")
+    rest = "CIFAR-10: 0 MSRA and 0 seed-filter runs of 10 each recorded; CIFAR-100: 0 MSRA and 0 seed-filter runs of 10 each recorded"
+    assert seventh_claim(whole_set("mnist", 4)) == ("not yet judged", f"MNIST: 10 MSRA and 4 seed-filter runs of 10 each recorded; {rest}")
     said = r"equivalent \([−+]0\.\d\d points, 95 % CI −0\.\d\d to \+0\.\d\d\)"  # 0.1-point noise, a ±1-point margin
     verdict, evidence = seventh_claim(whole_set("mnist"))  # the baseline study's MSRA runs count
     assert verdict == "not yet judged" and re.fullmatch(f"MNIST: {said}; {rest}", evidence)
     msra_only = whole_set("mnist") + whole_set("cifar10", 0)[:1]  # CIFAR-10's first MSRA run, none of the seed filters
-    assert seventh_claim(msra_only)[1].endswith("CIFAR-10: 1 and 0 of 10 runs recorded; CIFAR-100: 0 and 0 of 10 runs recorded")
+    assert seventh_claim(msra_only)[1].endswith(
+        "CIFAR-10: 1 MSRA and 0 seed-filter runs of 10 each recorded; CIFAR-100: 0 MSRA and 0 seed-filter runs of 10 each recorded"
+    )
     both = whole_set("mnist") + whole_set("cifar10")
     verdict, evidence = seventh_claim(both)
-    assert verdict == "reproduced" and re.fullmatch(f"MNIST: {said}; CIFAR-10: {said}; CIFAR-100: 0 and 0 of 10 runs recorded", evidence)
+    assert verdict == "reproduced" and re.fullmatch(
+        f"MNIST: {said}; CIFAR-10: {said}; CIFAR-100: 0 MSRA and 0 seed-filter runs of 10 each recorded", evidence
+    )
     waiting, done = (full_set_table(runs_frame(whole_set("mnist", k)), planned=10).set_index("arm") for k in (4, 10))
     assert waiting.at["seed", "verdict"] == "still being recorded" and done.at["seed", "verdict"] == "equivalent"
     assert math.isclose(runs_frame(both)["ratio"].max(), 1.0)

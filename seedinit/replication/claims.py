@@ -78,7 +78,7 @@ def _full_set(_t2: pd.DataFrame, df: pd.DataFrame, _stop: str) -> tuple[str, str
             words.append(f"{SPECS[d].title}: {WORDS[verdicts[d]]} ({diff} points, 95 % CI {low} to {high})")
         else:
             m, a = (recorded.get((d, arm), 0) for arm in ("msra", "seed"))
-            words.append(f"{SPECS[d].title}: {m} and {a} of {len(SEEDS)} runs recorded")
+            words.append(f"{SPECS[d].title}: {m} MSRA and {a} seed-filter runs of {len(SEEDS)} each recorded")
     judged = set(FULL_SET_JUDGED_ON) & set(FULL_SET_DATASETS) <= set(done.index)
     return (no_difference(verdicts) if judged else "not yet judged"), listed(words)
 

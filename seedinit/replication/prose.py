@@ -13,7 +13,7 @@ from .claims import claims
 from .protocol import READINGS, REPAIRED_ARM
 from .runs import cell_label, listed, paper_order
 from .statistics import ALPHA, VERDICTS, against_msra, table2
-from .styling import words
+from .styling import points, words
 from .tables import (
     GAIN,
     at_chance,
@@ -159,8 +159,8 @@ def _differs(df: pd.DataFrame, check: pd.DataFrame) -> str:
         words[-1] += f"{100 * c.margin:.2f} points of validation Q3/4 (its sd over the RNG seeds: {100 * c.check_sd:.2f})"
         if (key := (c.dataset, c.ratio)) in at_check.index:
             row = at_check.loc[key]
-            grid = f"; at the grid's δ = {c.delta:g}: {100 * at_grid.loc[key, 'diff']:+.2f}" if key in at_grid.index else ""
-            words[-1] += f", and Table 2's runs at δ = {c.delta_converged:g} score {100 * row['diff']:+.2f} points against MSRA "
+            grid = f"; at the grid's δ = {c.delta:g}: {points(at_grid.loc[key, 'diff'], True)}" if key in at_grid.index else ""
+            words[-1] += f", and Table 2's runs at δ = {c.delta_converged:g} score {points(row['diff'], True)} points against MSRA "
             words[-1] += f"(Holm p = {row['p_holm']:.2g}{grid})"
     return listed(words)
 
@@ -194,7 +194,7 @@ def best_init(df: pd.DataFrame | None, planned: int = 0) -> str:
     best = per["mean"].idxmax()
     (mean, n), name = per.loc[best], READINGS.get(best, best)
     ratios = " and ".join(f"{100 * r:g} %" for r in sorted(t.loc[t["arm"] == best, "ratio"].unique()))
-    return f"{name} ({100 * mean:+.2f} points of Q3/4, the mean of its differences in {n:g} cell{'' if n == 1 else 's'}, r = {ratios})"
+    return f"{name} ({points(mean, True)} points of Q3/4, the mean of its differences in {n:g} cell{'' if n == 1 else 's'}, r = {ratios})"
 
 
 def verdicts(table: pd.DataFrame | None, planned: int = 0) -> str:
