@@ -81,8 +81,10 @@ def migrate_archive(path: Path) -> int:
 
 def main(target: str) -> None:
     path = Path(target)
-    changed = migrate_archive(path) if path.name.endswith(".tar.gz") else migrate_folder(path)
-    print(f"{target}: {changed} records given their scoring window and convergence epoch")
+    if path.name.endswith(".tar.gz"):
+        print(f"{target}: {migrate_archive(path)} records given their role, scoring window and convergence epoch")
+    else:
+        print(f"{target}: {migrate_folder(path)} records given their scoring window and convergence epoch")
 
 
 if __name__ == "__main__":

@@ -100,7 +100,7 @@ class Config(SeedOptions):
 APPLIES = {name: ("init", "seed") for name in SEED_FIELDS} | {"max_cosine": ("selection", "diverse"), "window": ("stop", "fixed")}
 APPLIES |= {name: ("stop", "converged") for name in ("patience", "rtol", "atol", "score_epochs")}
 APPLIES |= {name: ("model", "lenet5") for name in ("hidden", "conv_relu")}
-# settings hashed only when they differ from their default: at it, a run keeps the name it has without the setting
+# settings hashed only when they differ from their default: a run at the default has the name of a record that does not list it
 LATER = ("max_cosine", "stop", "patience", "rtol", "atol", "score_epochs", "inputs", "conv_relu", "model", "track")
 DEFAULTS = {f.name: f.default for f in dataclasses.fields(Config)}
 

@@ -28,7 +28,7 @@ def test_the_criterion_after_the_fact_is_the_first_epoch_at_which_it_holds():
     assert add_windows.converged_at(falling, 5, 0.0, 0.0) is None
 
 
-def test_an_archive_migrated_once_gains_windows_and_roles_and_nothing_else(tmp_path):
+def test_an_archive_migrated_once_gains_windows_and_roles_and_nothing_else(tmp_path, capsys):
     runs = tmp_path / "grid"
     for seed, val in ((0, 0.2), (1, 0.0)):
         (runs / f"run-s{seed}.json").parent.mkdir(exist_ok=True)
@@ -37,6 +37,7 @@ def test_an_archive_migrated_once_gains_windows_and_roles_and_nothing_else(tmp_p
     with tarfile.open(tmp_path / "records.tar.gz", "w:gz") as tar:
         tar.add(runs, arcname="grid")
     add_windows.main(str(tmp_path / "records.tar.gz"))
+    assert capsys.readouterr().out.endswith(": 2 records given their role, scoring window and convergence epoch\n")
     migrated = load_archive(tmp_path / "records.tar.gz")
     assert [r["config"]["role"] for r in migrated] == ["delta-grid", "table2"]  # a validation split: the delta grid
     assert [list(r)[:5] for r in migrated] == [["config", "history", "q34", "scored", "converged_at"]] * 2
@@ -49,4 +50,5 @@ def test_an_archive_migrated_once_gains_windows_and_roles_and_nothing_else(tmp_p
     with tarfile.open(tmp_path / "records.tar.gz") as tar:
         assert "grid/grid.log" in tar.getnames()
     add_windows.main(str(tmp_path / "records.tar.gz"))  # once: a second pass changes nothing
+    assert capsys.readouterr().out.endswith(": 0 records given their role, scoring window and convergence epoch\n")
     assert load_archive(tmp_path / "records.tar.gz") == migrated

@@ -9,7 +9,8 @@ import pytest
 import torch
 from conftest import SHARED
 
-from seedinit import DataError, load_dataset
+from seedinit import Config, ConfigError, DataError, load_dataset
+from seedinit.replication.plots import plot_steps
 from seedinit.replication.sample import load_sample
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,3 +76,11 @@ def test_the_script_writes_the_same_bytes_again(tmp_path):
         (data / f"{name}.npz").symlink_to(full(name) / f"{name}.npz")
     assert make_sample.main(["--data-dir", str(data), "--out", str(tmp_path / "sample")]) == 0
     assert (tmp_path / "sample" / "SHA256SUMS").read_text() == (SAMPLE / "SHA256SUMS").read_text()
+
+
+def test_the_walkthrough_draws_algorithm_1_on_one_sample_image_of_lenet5():
+    fig = plot_steps(load_sample("mnist", SAMPLE), Config(dataset="mnist", delta=0.5), 3)
+    assert len(fig.axes) == 9 and fig._suptitle.get_text().startswith("MNIST: training image 3, score ")
+    assert float(fig._suptitle.get_text().rsplit(" ", 1)[1]) > 0  # a digit is represented somewhere on C1's map
+    with pytest.raises(ConfigError, match="model='resnet8' is not allowed; the walkthrough shows LeNet-5's C1"):
+        plot_steps(load_sample("cifar10", SAMPLE), Config(dataset="cifar10", model="resnet8", grayscale=False), 0)

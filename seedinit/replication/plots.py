@@ -15,6 +15,7 @@ from ..config import Config, generator
 from ..data import SPECS, Dataset, to_float
 from ..experiment import build_model
 from ..inits import layer_io
+from ..options import ConfigError
 from .protocol import NEW_INITS, READINGS, REPAIRED_ARM, arm_words
 from .runs import arm_label, cell_label, final_records, paper_order
 
@@ -61,12 +62,14 @@ def plot_filters(model: nn.Module, layers: tuple[str, ...] = ("c1", "c3"), title
 
 
 def plot_steps(data: Dataset, cfg: Config, i: int = 0) -> plt.Figure:
-    """Algorithm 1 at C1 of ``cfg``'s network, MSRA-initialized, on training image ``i`` of ``data``: input, seed,
-    activation map, suppression, gated seed, and the filters (``cfg``'s RNG seed draws the random part)."""
+    """Algorithm 1 at C1 of an MSRA-initialized LeNet-5 with ``cfg``'s settings, on training image ``i`` of ``data``: input,
+    seed, activation map, suppression, gated seed, and the filters (the random part N(0, 1), from ``cfg``'s RNG seed)."""
+    if cfg.model != "lenet5":
+        raise ConfigError(f"plot_steps: model={cfg.model!r} is not allowed; the walkthrough shows LeNet-5's C1 (model='lenet5')")
     images, delta = to_float(data.x_train[i : i + 1]), cfg.delta
     model, _ = build_model(cfg.replace(init="msra"), images, data.num_classes)
     prev, act = layer_io(model, model.c1, images)
-    settings = {"theta": cfg.theta, "theta_mode": cfg.theta_mode, "epsilon": cfg.epsilon, "radius": cfg.radius}
+    settings = {k: getattr(cfg, k) for k in ("theta", "theta_mode", "epsilon", "radius", "act_map", "gate")}
     steps = {k: v[0] for k, v in explain(prev, act, model.c1.kernel_size[0], **settings).items()}
     g_x, g_r, prev = steps["g_x"], torch.randn(steps["g_x"].shape, generator=generator(cfg.seed, "walkthrough")), prev[0]
     mixed = (1 - delta) * g_r + delta * g_x

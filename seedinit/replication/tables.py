@@ -290,8 +290,9 @@ def baseline_table(df: pd.DataFrame) -> pd.DataFrame:
     the same RNG seeds included): mean, sd, and whether it reaches the paper's 98.71 % (mean + 2 sd at least that)."""
     runs = runs_of(df, ("study:baseline", "table2"))
     runs = runs[(runs["arm"] == "msra") & (runs["dataset"] == "mnist")]
-    study = runs_of(runs, "study:baseline")  # and Table 2's runs of its RNG seeds
-    runs = runs[(runs["role"] == "study:baseline") | runs["seed"].isin(study["seed"])].assign(unconverged=lambda t: ~t["converged"])
+    study = runs["role"] == "study:baseline"
+    runs = runs[study | runs["seed"].isin(runs.loc[study, "seed"])]  # and Table 2's runs of the study's RNG seeds
+    runs = runs.assign(unconverged=~runs["converged"])
     scored = runs.assign(q34=runs["q34"].where(runs["converged"]))  # a run that never converged is counted, not scored
     agg = dict(runs=("q34", "count"), q34=("q34", "mean"), sd=("q34", "std"), unconverged=("unconverged", "sum"))
     t = scored.groupby(["images", "hidden", "conv_relu", "inputs"]).agg(**agg).reset_index()
