@@ -18,9 +18,10 @@ import sys
 import tarfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from seedinit.config import DEFAULTS
+from seedinit.records import atomic_write, write_record
 from seedinit.stats import converged, window_start
 
 
@@ -46,18 +47,13 @@ def with_role(record: dict[str, Any]) -> dict[str, Any]:
     return record | {"config": {"role": role} | record["config"]}
 
 
-def dumps(record: dict[str, Any]) -> bytes:
-    """A record as the package writes one."""
-    return (json.dumps(record, indent=1, allow_nan=False) + "\n").encode()
-
-
 def migrate_folder(folder: Path) -> int:
     """Rewrite each record of ``folder`` that lacks its window; how many were rewritten."""
     changed = 0
     for path in sorted(folder.glob("*.json")):
         record = json.loads(path.read_text())
         if "scored" not in record or "converged_at" not in record:
-            path.write_bytes(dumps(with_windows(record)))
+            write_record(path, with_windows(record))
             changed += 1
     return changed
 
@@ -67,15 +63,17 @@ def migrate_archive(path: Path) -> int:
     with tarfile.open(path) as tar:
         members = [(m, tar.extractfile(m).read() if m.isfile() else None) for m in tar.getmembers()]
     changed = 0
-    with tarfile.open(path.with_suffix(".tmp"), "w:gz") as out:
-        for member, data in members:
-            if data is not None and member.name.endswith(".json"):
-                record = json.loads(data)
-                new = dumps(with_role(with_windows(record))) if "role" not in record["config"] else data
-                changed += new != data
-                data, member.size = new, len(new)
-            out.addfile(member, io.BytesIO(data) if data is not None else None)
-    path.with_suffix(".tmp").replace(path)
+    for i, (member, data) in enumerate(members):
+        if data is not None and member.name.endswith(".json") and "role" not in (record := json.loads(data))["config"]:
+            text = json.dumps(with_role(with_windows(record)), indent=1, allow_nan=False) + "\n"  # as write_record writes it
+            member.size, members[i], changed = len(text.encode()), (member, text.encode()), changed + 1
+
+    def write(f: BinaryIO) -> None:
+        with tarfile.open(fileobj=f, mode="w:gz") as out:
+            for member, data in members:
+                out.addfile(member, io.BytesIO(data) if data is not None else None)
+
+    atomic_write(path, write)
     return changed
 
 
